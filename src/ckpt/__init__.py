@@ -1,0 +1,1 @@
+"""Versioned, verified model checkpoints: DVC-tracked, published to the Hugging Face Hub and S3."""

@@ -1,0 +1,1 @@
+"""Hugging Face Hub repositories as a DVC remote (``hf://``)."""
