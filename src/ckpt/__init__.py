@@ -1,1 +1,44 @@
-"""Versioned, verified model checkpoints: DVC-tracked, published to the Hugging Face Hub and S3."""
+"""Versioned, verified model checkpoints: DVC-tracked, published to the Hugging Face Hub and S3.
+
+from ckpt import get_checkpoint
+path = get_checkpoint("mp_20_vae")   # verified local path; fetched through DVC if missing
+"""
+
+from ckpt.errors import (
+    CheckpointNotFound,
+    CheckpointSkipped,
+    CheckpointUnavailable,
+    ChecksumMismatch,
+    CkptError,
+    LockTimeout,
+    RegistryError,
+    UnsafeCheckpoint,
+)
+from ckpt.hashing import calculate_sha256, verify_checksum
+from ckpt.loader import get_checkpoint
+from ckpt.registry import load_checkpoint_config
+
+__all__ = [
+    "CheckpointNotFound",
+    "CheckpointSkipped",
+    "CheckpointUnavailable",
+    "ChecksumMismatch",
+    "CkptError",
+    "LockTimeout",
+    "RegistryError",
+    "UnsafeCheckpoint",
+    "calculate_sha256",
+    "get_checkpoint",
+    "load_checkpoint",
+    "load_checkpoint_config",
+    "verify_checksum",
+]
+
+
+def __getattr__(name: str):  # type: ignore[no-untyped-def]
+    # load_checkpoint pulls in the pickle scanner; only pay for it when asked.
+    if name == "load_checkpoint":
+        from ckpt.load import load_checkpoint
+
+        return load_checkpoint
+    raise AttributeError(f"module 'ckpt' has no attribute {name!r}")

@@ -36,3 +36,7 @@ class RegistryError(CkptError, ValueError):
 
 class UnsafeCheckpoint(CkptError, ValueError):
     """A checkpoint's pickle references globals that could execute code when loaded."""
+
+
+class LockTimeout(CkptError, TimeoutError):
+    """Another process held the checkout's fetch lock for longer than allowed."""

@@ -7,7 +7,6 @@ process and re-read only when ``dvc.yaml`` changes on disk.
 
 from __future__ import annotations
 
-import difflib
 import functools
 import os
 import re
@@ -85,12 +84,39 @@ def lookup(registry: Mapping[str, Artifact], name: str) -> Artifact:
         return registry[name]
     except (KeyError, TypeError):
         pass
+    import difflib
+
     close = difflib.get_close_matches(str(name), list(registry), n=1)
     hint = f" Did you mean '{close[0]}'?" if close else ""
     raise CheckpointNotFound(
         f"No checkpoint named '{name}' in {REGISTRY_FILE}.{hint} "
         f"Available: {', '.join(sorted(registry)) or '(none)'}."
     )
+
+
+def load_checkpoint_config(root: Path | None = None) -> dict[str, Any]:
+    """The registry in the original plan's shape: ``{"checkpoints": {...}, "config": {...}}``."""
+    from ckpt import dvcfiles
+
+    root = root or find_repo_root()
+    return {
+        "checkpoints": {
+            a.name: {
+                "filename": PurePosixPath(a.path).name,
+                "path": a.path,
+                "description": a.desc,
+                "type": a.type,
+                "labels": list(a.labels),
+                "meta": dict(a.meta),
+            }
+            for a in load_registry(root).values()
+        },
+        "config": {
+            "repo_root": str(root),
+            "dvc_file": str(root / dvcfiles.DVC_FILE),
+            "remotes": {r.name: r.url for r in dvcfiles.remotes(root)},
+        },
+    }
 
 
 def unique_paths(registry: Mapping[str, Artifact]) -> list[str]:

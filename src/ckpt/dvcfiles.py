@@ -1,0 +1,161 @@
+"""What DVC recorded, read straight from its files: ``ckpts.dvc``, the ``.dir`` manifest, config.
+
+Reading the files ourselves (instead of through ``dvc.repo``) keeps the warm path free of the
+200 ms DVC import. DVC remains the writer of every one of these files.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from ckpt.errors import RegistryError
+from ckpt.registry import TRACKED_DIR
+
+DVC_FILE = f"{TRACKED_DIR}.dvc"
+
+
+@dataclass(frozen=True)
+class Remote:
+    name: str
+    url: str
+
+
+def tracked_dir_md5(root: Path) -> str:
+    """The ``xxxx.dir`` hash that ``ckpts.dvc`` pins; cached until the file changes."""
+    file = root / DVC_FILE
+    try:
+        st = os.stat(file)
+    except FileNotFoundError:
+        raise RegistryError(
+            f"{file} does not exist, so no checkpoint bytes are pinned yet. A maintainer creates it "
+            f"with `dvc add {TRACKED_DIR}` (see CONTRIBUTING.md); if you cloned the repository, "
+            "check that you are on a commit that has it."
+        ) from None
+    key = (st.st_ino, st.st_size, st.st_mtime_ns)
+    cached = _dir_md5_cache.get(root)
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    md5 = _parse_dvc_file(file)
+    _dir_md5_cache[root] = (key, md5)
+    return md5
+
+
+_dir_md5_cache: dict[Path, tuple[tuple[int, int, int], str]] = {}
+
+
+def _parse_dvc_file(file: Path) -> str:
+    import yaml
+
+    try:
+        doc = yaml.load(file.read_text(encoding="utf-8"), Loader=_safe_loader())
+        outs = doc["outs"]
+        out = next(o for o in outs if str(o.get("path", "")).rstrip("/") == TRACKED_DIR)
+        md5 = str(out["md5"])
+    except (yaml.YAMLError, KeyError, TypeError, AttributeError, StopIteration):
+        raise RegistryError(
+            f"{file} is malformed: expected 'outs:' with an entry for path '{TRACKED_DIR}' and its "
+            f"'md5'. Restore it from git (`git checkout -- {DVC_FILE}`) or re-create it with "
+            f"`dvc add {TRACKED_DIR}`."
+        ) from None
+    if not md5.endswith(".dir") or len(md5) != 36:
+        raise RegistryError(
+            f"{file}: md5 '{md5}' is not a directory hash; {TRACKED_DIR}/ must be tracked as a "
+            f"whole directory (`dvc add {TRACKED_DIR}`)."
+        )
+    return md5
+
+
+def _safe_loader() -> type:
+    import yaml
+
+    return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def cache_dir(root: Path) -> Path:
+    """DVC's cache directory, honouring ``cache.dir`` in config and config.local."""
+    configured = read_config(root).get("cache", {}).get("dir")
+    if not configured:
+        return root / ".dvc" / "cache"
+    # DVC resolves a relative cache.dir against the .dvc/ directory holding the config file.
+    return (root / ".dvc" / os.path.expanduser(configured)).resolve()
+
+
+def object_path(cache: Path, md5: str) -> Path:
+    """Where DVC 3 keeps an object in a cache or local remote: ``files/md5/ab/cdef...``."""
+    return cache / "files" / "md5" / md5[:2] / md5[2:]
+
+
+def load_manifest(root: Path, dir_md5: str) -> dict[str, str] | None:
+    """``relpath under ckpts/`` -> md5 from the ``.dir`` object in the local cache, if it is there."""
+    file = object_path(cache_dir(root), dir_md5)
+    try:
+        entries = json.loads(file.read_bytes())
+    except FileNotFoundError:
+        return None
+    except ValueError:
+        raise RegistryError(
+            f"The DVC manifest {file} is not valid JSON (corrupted cache). Delete it and run "
+            f"`ckpt pull` to fetch it again."
+        ) from None
+    manifest = _check_manifest(file, entries)
+    if manifest is None:
+        raise RegistryError(
+            f"The DVC manifest {file} does not have DVC's .dir layout (a list of md5/relpath "
+            "entries). Delete it and run `ckpt pull` to fetch it again."
+        )
+    return manifest
+
+
+def _check_manifest(file: Path, entries: object) -> dict[str, str] | None:
+    from ckpt.hashing import md5_bytes
+
+    if not isinstance(entries, list):
+        return None
+    manifest: dict[str, str] = {}
+    for entry in entries:
+        if not isinstance(entry, dict) or not {"md5", "relpath"} <= set(entry):
+            return None
+        manifest[str(entry["relpath"])] = str(entry["md5"])
+    # The name of a .dir object is the md5 of its content: a tampered manifest fails this check.
+    actual = md5_bytes(file.read_bytes())
+    if actual + ".dir" != file.parent.name + file.name:
+        raise RegistryError(
+            f"The DVC manifest {file} was modified: its content hashes to {actual}, not to its "
+            f"name. It was left in place; delete it and run `ckpt pull` to fetch it again."
+        )
+    return manifest
+
+
+def read_config(root: Path) -> dict[str, dict[str, str]]:
+    """DVC's merged repo config (``.dvc/config`` then ``.dvc/config.local``) as nested dicts."""
+    from configobj import ConfigObj, ConfigObjError
+
+    merged: dict[str, dict[str, str]] = {}
+    for name in ("config", "config.local"):
+        file = root / ".dvc" / name
+        if not file.is_file():
+            continue
+        try:
+            conf = ConfigObj(str(file), interpolation=False)
+        except ConfigObjError as exc:
+            raise RegistryError(f"{file} is not a valid DVC config: {exc}") from None
+        for section, values in conf.items():
+            if isinstance(values, dict):
+                merged.setdefault(section, {}).update({k: str(v) for k, v in values.items()})
+    return merged
+
+
+def remotes(root: Path) -> list[Remote]:
+    """Configured remotes, the default one first, then the others in config order."""
+    config = read_config(root)
+    found = [
+        Remote(section[len('remote "') : -1], values.get("url", ""))
+        for section, values in config.items()
+        if section.startswith('remote "') and section.endswith('"')
+    ]
+    default = config.get("core", {}).get("remote")
+    found.sort(key=lambda r: r.name != default)
+    return found

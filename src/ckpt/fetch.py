@@ -1,0 +1,173 @@
+"""Moving bytes: pull single files through DVC's Python API, trying each configured remote in turn.
+
+``dvc pull`` on a file inside the tracked directory fetches only the ``.dir`` manifest and that
+file. Fetch and checkout are separate calls here so that a remote that does not have the objects
+(or cannot be reached) is detected and the next remote tried, and so the error can say why.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+from ckpt import dvcfiles
+from ckpt.errors import CheckpointUnavailable
+from ckpt.registry import TRACKED_DIR, Artifact
+from ckpt.stamps import STAMP_DIR
+
+log = logging.getLogger("ckpt")
+
+# Another plain `dvc` process may hold DVC's repo lock; DVC itself gives up after ~3 s.
+_DVC_LOCK_PATIENCE = 120.0
+
+
+def pull(root: Path, paths: Sequence[str], artifacts: Sequence[Artifact]) -> str:
+    """Fetch ``paths`` into the cache and check them out; returns the name of the remote that served."""
+    remotes = dvcfiles.remotes(root)
+    names = " ".join(a.name for a in artifacts)
+    if not remotes:
+        raise CheckpointUnavailable(
+            f"Cannot fetch {names}: no DVC remote is configured in {root / '.dvc' / 'config'}. "
+            "Add one (`dvc remote add -d NAME URL`) or copy the files into place, then run "
+            f"`ckpt pull {names}`."
+        )
+    failures: list[str] = []
+    for remote in remotes:
+        reason = _fetch_from(root, paths, remote.name)
+        if reason is None:
+            _checkout(root, paths)
+            if failures:
+                log.warning("Fetched %s from remote '%s' (%s).", names, remote.name, remote.url)
+            else:
+                log.info("Fetched %s from remote '%s' (%s).", names, remote.name, remote.url)
+            return remote.name
+        failures.append(f"remote '{remote.name}' ({remote.url}): {reason}")
+        if remote is not remotes[-1]:
+            log.warning(
+                "Remote '%s' could not supply %s: %s; trying the next remote.",
+                remote.name,
+                names,
+                reason,
+            )
+    raise CheckpointUnavailable(
+        f"Could not fetch checkpoint(s) {names} ({', '.join(paths)}).\n  "
+        + "\n  ".join(failures)
+        + f"\nFix the cause above, then fetch with `ckpt pull {names}` (or `dvc pull {' '.join(paths)}`)."
+        " For a private Hub repo set HF_TOKEN or `dvc remote modify --local REMOTE token ...`."
+    )
+
+
+def _fetch_from(root: Path, paths: Sequence[str], remote: str) -> str | None:
+    """None when every needed object is in the local cache afterwards, else why not."""
+    from dvc.exceptions import DvcException
+
+    with _captured_dvc_messages() as messages:
+        try:
+            _with_repo(root, lambda repo: repo.fetch(targets=list(paths), remote=remote))
+        except DvcException as exc:
+            messages.append(str(exc))
+        except OSError as exc:
+            messages.append(f"{type(exc).__name__}: {exc}")
+    missing = _missing_objects(root, paths)
+    if not missing:
+        return None
+    detail = "; ".join(dict.fromkeys(m.strip() for m in messages if m.strip()))
+    return detail or f"it does not hold {', '.join(missing)}"
+
+
+def _missing_objects(root: Path, paths: Sequence[str]) -> list[str]:
+    dir_md5 = dvcfiles.tracked_dir_md5(root)
+    manifest = dvcfiles.load_manifest(root, dir_md5)
+    if manifest is None:
+        return [f"the manifest {dir_md5}"]
+    cache = dvcfiles.cache_dir(root)
+    prefix = len(TRACKED_DIR) + 1
+    return [
+        p for p in paths if not dvcfiles.object_path(cache, manifest.get(p[prefix:], "xx")).exists()
+    ]
+
+
+def _checkout(root: Path, paths: Sequence[str]) -> None:
+    _with_repo(root, lambda repo: repo.checkout(targets=list(paths), force=True))
+
+
+def _with_repo(root: Path, action):  # type: ignore[no-untyped-def]
+    from dvc.lock import LockError
+    from dvc.repo import Repo
+
+    deadline = time.monotonic() + _DVC_LOCK_PATIENCE
+    delay = 0.5
+    while True:
+        try:
+            with Repo(os.fspath(root)) as repo:
+                return action(repo)
+        except LockError:
+            if time.monotonic() > deadline:
+                raise
+            log.info("DVC's repository lock is held by another dvc process; retrying.")
+            time.sleep(delay)
+            delay = min(delay * 2, 5.0)
+
+
+@contextmanager
+def _captured_dvc_messages() -> Iterator[list[str]]:
+    messages: list[str] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            messages.append(record.getMessage())
+
+    handler = Collect(level=logging.WARNING)
+    dvc_log = logging.getLogger("dvc")
+    dvc_log.addHandler(handler)
+    try:
+        yield messages
+    finally:
+        dvc_log.removeHandler(handler)
+
+
+@contextmanager
+def backed_up(root: Path, paths: Sequence[str], dir_md5: str, *, enabled: bool) -> Iterator[None]:
+    """For a forced re-fetch: set aside the local copies, restore them if the fetch fails.
+
+    Moving (not deleting) both the workspace file and its cache object makes DVC fetch from the
+    remote, while a failure leaves the user with exactly what they had.
+    """
+    if not enabled:
+        yield
+        return
+    manifest = dvcfiles.load_manifest(root, dir_md5) or {}
+    cache = dvcfiles.cache_dir(root)
+    moved: list[tuple[Path, Path]] = []
+    backup_dir = root / STAMP_DIR / "backup"
+    for path in paths:
+        sources = [root / path]
+        md5 = manifest.get(path[len(TRACKED_DIR) + 1 :])
+        if md5:
+            sources.append(dvcfiles.object_path(cache, md5))
+        for src in sources:
+            if not os.path.lexists(src):
+                continue
+            # Beside the cache object (same filesystem, so the move is a rename); workspace files
+            # go under .dvc/tmp so nothing stray is left in ckpts/.
+            if src.is_relative_to(cache):
+                dest = src.with_name(src.name + ".ckpt-backup")
+            else:
+                dest = backup_dir / path
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(src, dest)
+            moved.append((dest, src))
+    try:
+        yield
+    except BaseException:
+        for dest, src in moved:
+            if os.path.lexists(dest):
+                src.unlink(missing_ok=True)
+                os.replace(dest, src)
+        raise
+    for dest, _ in moved:
+        dest.unlink(missing_ok=True)

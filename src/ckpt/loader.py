@@ -1,0 +1,191 @@
+"""``get_checkpoint(name) -> Path``: a verified local path, fetched through DVC when missing.
+
+Warm path (the everyday one): registry lookup, one ``stat`` and a stamp comparison; nothing heavy is
+imported and nothing is re-hashed. Everything else takes the cold path, under a per-checkout lock so
+that concurrent processes (pytest-xdist workers, parallel jobs) fetch each object once:
+verify what is present, pull what is missing through DVC from the first remote that answers, verify
+the result against the md5 DVC recorded, stamp it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+from collections.abc import Iterable
+from pathlib import Path
+
+from ckpt import dvcfiles, stamps
+from ckpt.errors import CheckpointSkipped, ChecksumMismatch, RegistryError
+from ckpt.registry import (
+    TRACKED_DIR,
+    Artifact,
+    check_inside,
+    find_repo_root,
+    load_registry,
+    lookup,
+)
+
+log = logging.getLogger("ckpt")
+
+_TRUE = {"1", "true", "yes", "on"}
+
+
+def get_checkpoint(name: str, *, force_download: bool = False) -> Path:
+    """Local path of the checkpoint ``name`` (from ``dvc.yaml`` artifacts), verified against DVC.
+
+    Raises CheckpointNotFound (a KeyError) for an unknown name, CheckpointSkipped when it is
+    missing and SKIP_CHECKPOINT_DOWNLOAD=true, CheckpointUnavailable (a RuntimeError) when no
+    remote could supply it, ChecksumMismatch (a ValueError) when the fetched bytes are wrong.
+    """
+    root = find_repo_root()
+    artifact = lookup(load_registry(root), name)
+    if not force_download:
+        path = warm_path(root, artifact)
+        if path is not None:
+            return path
+    return ensure(root, [artifact], force=force_download)[artifact.path]
+
+
+def warm_path(root: Path, artifact: Artifact) -> Path | None:
+    """The path if its stamp proves it verified and unchanged since; else None (no hashing here)."""
+    path = root / artifact.path
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    stamp = stamps.load(root).get(artifact.path)
+    if stamp is not None and stamp.matches(st) and stamp.dir_md5 == dvcfiles.tracked_dir_md5(root):
+        return path
+    return None
+
+
+def skip_downloads() -> bool:
+    return os.environ.get("SKIP_CHECKPOINT_DOWNLOAD", "").strip().lower() in _TRUE
+
+
+def ensure(root: Path, artifacts: Iterable[Artifact], *, force: bool = False) -> dict[str, Path]:
+    """Make every artifact present and verified; path -> absolute path. The cold path."""
+    from ckpt import fetch
+    from ckpt.locking import checkout_lock
+
+    wanted = {a.path: a for a in artifacts}
+    with checkout_lock(root):
+        dir_md5 = dvcfiles.tracked_dir_md5(root)
+        cache = dvcfiles.cache_dir(root)
+        for artifact in wanted.values():
+            check_inside(root, artifact, cache)
+        missing = list(wanted) if force else _verify_present(root, wanted, dir_md5)
+        if not missing:
+            return {p: root / p for p in wanted}
+        if skip_downloads():
+            names = ", ".join(wanted[p].name for p in missing)
+            raise CheckpointSkipped(
+                f"Checkpoint(s) {names} not present and SKIP_CHECKPOINT_DOWNLOAD is set, so "
+                f"nothing was fetched. Unset it and run `ckpt pull {' '.join(wanted[p].name for p in missing)}`."
+            )
+        with fetch.backed_up(root, missing, dir_md5, enabled=force):
+            fetch.pull(root, missing, [wanted[p] for p in missing])
+            _verify_fetched(root, wanted, missing, dir_md5)
+    return {p: root / p for p in wanted}
+
+
+def _expected(root: Path, dir_md5: str, wanted: dict[str, Artifact]) -> dict[str, str] | None:
+    manifest = dvcfiles.load_manifest(root, dir_md5)
+    if manifest is None:
+        return None
+    expected = {}
+    for path, artifact in wanted.items():
+        rel = path[len(TRACKED_DIR) + 1 :]
+        if rel not in manifest:
+            raise RegistryError(
+                f"artifact '{artifact.name}': {path} is in dvc.yaml but not in {dvcfiles.DVC_FILE}, "
+                f"so DVC never recorded its bytes. A maintainer adds it with `dvc add {TRACKED_DIR}` "
+                "and pushes it (scripts/upload_checkpoints.sh)."
+            )
+        expected[path] = manifest[rel]
+    return expected
+
+
+def _verify_present(root: Path, wanted: dict[str, Artifact], dir_md5: str) -> list[str]:
+    """Paths still to fetch. Present files are checked; ones that fail are moved aside."""
+    from ckpt.hashing import hash_many
+
+    present = [p for p in wanted if (root / p).is_file()]
+    expected = _expected(root, dir_md5, wanted) if present else None
+    if expected is None:
+        # Without the manifest there is nothing to check against: DVC fetches it with the files.
+        return list(wanted)
+    known = stamps.load(root)
+    to_hash = []
+    actual: dict[str, str] = {}
+    for path in present:
+        stamp = known.get(path)
+        if stamp is not None and stamp.matches(os.stat(root / path)):
+            actual[path] = stamp.md5
+        else:
+            to_hash.append(path)
+    for abspath, md5 in hash_many(root / p for p in to_hash).items():
+        actual[abspath.relative_to(root).as_posix()] = md5
+    good = {
+        p: stamps.make(root / p, actual[p], dir_md5) for p in present if actual[p] == expected[p]
+    }
+    for path in present:
+        if path not in good:
+            where = quarantine(root, path, actual[path])
+            log.warning(
+                "%s does not match the md5 DVC recorded (expected %s, got %s); moved it to %s "
+                "and fetching a fresh copy.",
+                path,
+                expected[path],
+                actual[path],
+                where,
+            )
+    if good:
+        stamps.update(root, good)
+    return [p for p in wanted if p not in good]
+
+
+def _verify_fetched(
+    root: Path, wanted: dict[str, Artifact], paths: list[str], dir_md5: str
+) -> None:
+    from ckpt import fetch
+    from ckpt.hashing import hash_many
+
+    expected = _expected(root, dir_md5, wanted)
+    assert expected is not None  # DVC fetched the manifest with the files
+    bad = {}
+    for abspath, md5 in hash_many(root / p for p in paths).items():
+        path = abspath.relative_to(root).as_posix()
+        if md5 != expected[path]:
+            bad[path] = md5
+    if bad:
+        # The local DVC cache may hold the corrupt copy: drop it and fetch from the remote once more.
+        cache = dvcfiles.cache_dir(root)
+        for path, md5 in bad.items():
+            quarantine(root, path, md5)
+            dvcfiles.object_path(cache, expected[path]).unlink(missing_ok=True)
+        fetch.pull(root, list(bad), [wanted[p] for p in bad])
+        for abspath, md5 in hash_many(root / p for p in bad).items():
+            path = abspath.relative_to(root).as_posix()
+            if md5 != expected[path]:
+                where = quarantine(root, path, md5)
+                dvcfiles.object_path(cache, expected[path]).unlink(missing_ok=True)
+                raise ChecksumMismatch(
+                    f"{path} ({wanted[path].name}) does not match the known hash: expected md5 "
+                    f"{expected[path]} but got {md5}, twice. The bad file was moved to {where} and "
+                    "its cache copy deleted. The remote holds corrupt bytes: tell the maintainers."
+                )
+    stamps.update(root, {p: stamps.make(root / p, expected[p], dir_md5) for p in paths})
+
+
+def quarantine(root: Path, path: str, md5: str) -> Path:
+    """Move a file that failed verification out of ``ckpts/`` (kept, never deleted)."""
+    dest = root / stamps.STAMP_DIR / "quarantine" / f"{path}.{md5}"
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.replace(root / path, dest)
+    except OSError:
+        shutil.move(root / path, dest)
+    stamps.update(root, {path: None})
+    return dest

@@ -1,0 +1,75 @@
+"""Verified-stamps: proof that a file was hashed and matched, keyed on what ``stat`` shows.
+
+A stamp says "the file at this path, with this inode, size and mtime_ns, hashed to this md5, which
+was the expected md5 under this ``.dir`` manifest". While ``stat`` still shows the same triple, the
+file need not be read again: the same idea as DVC's own state db, in a JSON file that costs one read.
+Stamps live in ``.dvc/tmp/ckpt/`` (git-ignored, per checkout) and are replaced atomically.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import NamedTuple
+
+STAMP_DIR = Path(".dvc") / "tmp" / "ckpt"
+
+
+class Stamp(NamedTuple):
+    ino: int
+    size: int
+    mtime_ns: int
+    md5: str
+    dir_md5: str
+
+    def matches(self, st: os.stat_result) -> bool:
+        return (self.ino, self.size, self.mtime_ns) == (st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+def stamp_file(root: Path) -> Path:
+    return root / STAMP_DIR / "stamps.json"
+
+
+_cache: dict[Path, tuple[tuple[int, int, int], dict[str, Stamp]]] = {}
+
+
+def load(root: Path) -> dict[str, Stamp]:
+    """Path -> Stamp; re-read only when the stamps file was replaced."""
+    file = stamp_file(root)
+    try:
+        st = os.stat(file)
+    except FileNotFoundError:
+        return {}
+    key = (st.st_ino, st.st_size, st.st_mtime_ns)
+    cached = _cache.get(root)
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    try:
+        raw = json.loads(file.read_bytes())
+        stamps = {path: Stamp(*value) for path, value in raw["stamps"].items()}
+    except (ValueError, KeyError, TypeError):
+        # A damaged stamps file only costs a re-hash; never trust any part of it.
+        stamps = {}
+    _cache[root] = (key, stamps)
+    return stamps
+
+
+def update(root: Path, changes: dict[str, Stamp | None]) -> None:
+    """Add (or, with None, drop) stamps. Callers hold the checkout's ckpt lock."""
+    stamps = dict(load(root))
+    for path, stamp in changes.items():
+        if stamp is None:
+            stamps.pop(path, None)
+        else:
+            stamps[path] = stamp
+    file = stamp_file(root)
+    file.parent.mkdir(parents=True, exist_ok=True)
+    tmp = file.with_name(f".stamps.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps({"version": 1, "stamps": {p: list(s) for p, s in stamps.items()}}))
+    os.replace(tmp, file)
+
+
+def make(path: Path, md5: str, dir_md5: str) -> Stamp:
+    st = os.stat(path)
+    return Stamp(st.st_ino, st.st_size, st.st_mtime_ns, md5, dir_md5)
