@@ -67,7 +67,7 @@ def _fetch_from(root: Path, paths: Sequence[str], remote: str) -> str | None:
 
     with _captured_dvc_messages() as messages:
         try:
-            _with_repo(root, lambda repo: repo.fetch(targets=list(paths), remote=remote))
+            _with_repo(root, lambda repo: repo.fetch(targets=_targets(root, paths), remote=remote))
         except DvcException as exc:
             messages.append(str(exc))
         except OSError as exc:
@@ -92,7 +92,12 @@ def _missing_objects(root: Path, paths: Sequence[str]) -> list[str]:
 
 
 def _checkout(root: Path, paths: Sequence[str]) -> None:
-    _with_repo(root, lambda repo: repo.checkout(targets=list(paths), force=True))
+    _with_repo(root, lambda repo: repo.checkout(targets=_targets(root, paths), force=True))
+
+
+def _targets(root: Path, paths: Sequence[str]) -> list[str]:
+    # DVC resolves relative targets against the working directory, not the repo root.
+    return [os.fspath(root / p) for p in paths]
 
 
 def _with_repo(root: Path, action):  # type: ignore[no-untyped-def]
@@ -122,12 +127,14 @@ def _captured_dvc_messages() -> Iterator[list[str]]:
             messages.append(record.getMessage())
 
     handler = Collect(level=logging.WARNING)
-    dvc_log = logging.getLogger("dvc")
-    dvc_log.addHandler(handler)
+    loggers = [logging.getLogger(name) for name in ("dvc", "dvc_data", "dvc_objects")]
+    for logger in loggers:
+        logger.addHandler(handler)
     try:
         yield messages
     finally:
-        dvc_log.removeHandler(handler)
+        for logger in loggers:
+            logger.removeHandler(handler)
 
 
 @contextmanager

@@ -1,0 +1,29 @@
+"""Shared test setup. Environment first: huggingface_hub and DVC read these at import time."""
+
+import os
+import tempfile
+
+# The local Hub does not speak Xet, telemetry would try the network, and no test may read the
+# developer's own DVC or Hub configuration or credentials.
+_isolated = tempfile.mkdtemp(prefix="ckpt-tests-")
+os.environ.update(
+    {
+        "HF_HUB_DISABLE_XET": "1",
+        "HF_HUB_DISABLE_TELEMETRY": "1",
+        "HF_HUB_DISABLE_PROGRESS_BARS": "1",
+        "HF_HOME": os.path.join(_isolated, "hf-home"),
+        "DVC_NO_ANALYTICS": "1",
+        "DVC_GLOBAL_CONFIG_DIR": os.path.join(_isolated, "dvc-global"),
+        "DVC_SYSTEM_CONFIG_DIR": os.path.join(_isolated, "dvc-system"),
+        "DVC_SITE_CACHE_DIR": os.path.join(_isolated, "dvc-site-cache"),
+        "GIT_AUTHOR_NAME": "ckpt tests",
+        "GIT_AUTHOR_EMAIL": "tests@example.invalid",
+        "GIT_COMMITTER_NAME": "ckpt tests",
+        "GIT_COMMITTER_EMAIL": "tests@example.invalid",
+    }
+)
+# SKIP_CHECKPOINT_DOWNLOAD is left as the caller set it: it keeps tests/baseline off the network.
+for _var in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "CKPT_REPO", "HF_ENDPOINT"):
+    os.environ.pop(_var, None)
+
+pytest_plugins = ["helpers.project"]
