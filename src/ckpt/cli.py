@@ -1,0 +1,235 @@
+"""The ``ckpt`` command line: list, status, pull and verify checkpoints; serve the local Hub."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from ckpt.errors import CheckpointNotFound, CkptError, RegistryError
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+EPILOG = """\
+exit status: 0 success; 1 a checkpoint is missing, modified, unsafe or could not be fetched;
+2 bad input (unknown name, malformed dvc.yaml or ckpts.dvc, bad option).
+
+The registry is dvc.yaml's `artifacts:` section; the bytes are pinned by ckpts.dvc.
+Set CKPT_REPO to use a checkout other than the one containing the current directory.
+"""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.WARNING if args.quiet else logging.INFO,
+        format="%(message)s",
+        stream=sys.stderr,
+    )
+    if not hasattr(args, "func"):
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        return args.func(args)
+    except CkptError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE if isinstance(exc, (CheckpointNotFound, RegistryError)) else EXIT_FAILED
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ckpt",
+        description="Versioned, verified model checkpoints tracked by DVC.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("-q", "--quiet", action="store_true", help="only print warnings and errors")
+    parser.add_argument(
+        "--repo", type=Path, help="checkout to use (default: $CKPT_REPO, else the enclosing one)"
+    )
+    sub = parser.add_subparsers(metavar="COMMAND")
+
+    p = sub.add_parser(
+        "list",
+        help="registry entries with path, size, state and description (never hashes)",
+        description="List every checkpoint in dvc.yaml with its path, size, state and description. "
+        "State is 'verified' (stamp matches), 'present' (not verified yet), 'missing', or "
+        "'unknown' (manifest not in the local cache). Never reads file contents.",
+    )
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=cmd_list)
+
+    p = sub.add_parser(
+        "status",
+        help="check every checkpoint against DVC's md5 (hashes files not verified yet)",
+        description="Compare each checkpoint with the md5 pinned in ckpts.dvc. Files verified "
+        "before and unchanged since are not re-read. Exits 1 unless every checkpoint is verified.",
+    )
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=cmd_status)
+
+    p = sub.add_parser(
+        "pull",
+        help="fetch checkpoints (all by default) and verify them",
+        description="Fetch the named checkpoints (default: all) through DVC from the first "
+        "configured remote that has them, verify each against its md5 and stamp it. Present, "
+        "verified files are not fetched again unless --force.",
+    )
+    p.add_argument("names", nargs="*", metavar="NAME", help="registry names (default: all)")
+    p.add_argument("--force", action="store_true", help="re-fetch even if present and verified")
+    p.set_defaults(func=cmd_pull)
+
+    p = sub.add_parser(
+        "verify",
+        help="re-hash checkpoints in full and compare with DVC's md5",
+        description="Re-read every byte of the named checkpoints (default: all present ones), in "
+        "parallel, and compare with the md5 in ckpts.dvc; stamps are renewed or revoked. With "
+        "--scan, also scan each pickle for globals that could run code when loaded. Exits 1 on "
+        "any mismatch, missing file or unsafe pickle.",
+    )
+    p.add_argument("names", nargs="*", metavar="NAME", help="registry names (default: all)")
+    p.add_argument("--scan", action="store_true", help="also scan pickles for unsafe globals")
+    p.add_argument("--jobs", type=int, default=None, help="parallel hashes (default: CPU count)")
+    p.set_defaults(func=cmd_verify)
+
+    from ckpt.hub.cli import add_parser as add_hub_parser
+
+    add_hub_parser(sub)
+    return parser
+
+
+def _context(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from ckpt.registry import find_repo_root, load_registry, lookup
+
+    root = args.repo.absolute() if args.repo else find_repo_root()
+    registry = load_registry(root)
+    names = getattr(args, "names", None)
+    artifacts = [lookup(registry, n) for n in names] if names else list(registry.values())
+    return root, artifacts
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from ckpt.inventory import human_size, survey
+
+    root, artifacts = _context(args)
+    entries = survey(root, artifacts)
+    if args.json:
+        print(json.dumps([e.as_dict() for e in entries], indent=2))
+        return EXIT_OK
+    _table(
+        ["NAME", "PATH", "SIZE", "STATE", "DESCRIPTION"],
+        [[e.name, e.path, human_size(e.size), e.state, e.desc] for e in entries],
+    )
+    return EXIT_OK
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from ckpt import dvcfiles
+    from ckpt.inventory import VERIFIED, survey
+
+    root, artifacts = _context(args)
+    entries = survey(root, artifacts, rehash="unstamped")
+    bad = [e for e in entries if e.state != VERIFIED]
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "repo": str(root),
+                    "dir_md5": dvcfiles.tracked_dir_md5(root),
+                    "remotes": [r.__dict__ for r in dvcfiles.remotes(root)],
+                    "ok": not bad,
+                    "checkpoints": [e.as_dict() for e in entries],
+                },
+                indent=2,
+            )
+        )
+    else:
+        _table(["NAME", "STATE", "PATH"], [[e.name, e.state, e.path] for e in entries])
+        if bad:
+            names = " ".join(e.name for e in bad)
+            print(
+                f"\n{len(bad)} checkpoint(s) not verified. Fetch or repair with: ckpt pull {names}"
+            )
+    return EXIT_FAILED if bad else EXIT_OK
+
+
+def cmd_pull(args: argparse.Namespace) -> int:
+    from ckpt.loader import ensure
+
+    root, artifacts = _context(args)
+    paths = ensure(root, artifacts, force=args.force)
+    for a in artifacts:
+        print(f"{a.name}\t{paths[a.path]}")
+    return EXIT_OK
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from ckpt import dvcfiles, stamps
+    from ckpt.inventory import MISSING, VERIFIED, survey
+    from ckpt.locking import checkout_lock
+
+    root, artifacts = _context(args)
+    with checkout_lock(root):
+        entries = survey(root, artifacts, rehash="all")
+        dir_md5 = dvcfiles.tracked_dir_md5(root)
+        stamps.update(
+            root,
+            {
+                e.path: stamps.make(root / e.path, e.expected_md5, dir_md5)
+                if e.state == VERIFIED and e.expected_md5
+                else None
+                for e in entries
+                if e.state != MISSING
+            },
+        )
+    failed = False
+    for e in entries:
+        if e.state == VERIFIED:
+            print(f"ok        {e.name}  {e.path}  md5 {e.actual_md5}")
+        elif e.state == MISSING:
+            failed = True
+            print(f"MISSING   {e.name}  {e.path}: not present; fetch it with `ckpt pull {e.name}`")
+        else:
+            failed = True
+            print(
+                f"{e.state.upper():<9} {e.name}  {e.path}: expected md5 {e.expected_md5}, got "
+                f"{e.actual_md5}. The file was left in place; `ckpt pull --force {e.name}` "
+                "replaces it with the published bytes."
+            )
+    if args.scan:
+        failed |= _scan(root, [e for e in entries if e.state == VERIFIED])
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+def _scan(root: Path, entries) -> bool:  # type: ignore[no-untyped-def]
+    from ckpt.errors import UnsafeCheckpoint
+    from ckpt.scan import scan_checkpoint
+
+    failed = False
+    for e in dict((e.path, e) for e in entries).values():
+        try:
+            scan_checkpoint(root / e.path)
+        except UnsafeCheckpoint as exc:
+            failed = True
+            print(f"UNSAFE    {e.name}  {exc}")
+        else:
+            print(f"safe      {e.path}")
+    return failed
+
+
+def _table(header: list[str], rows: list[list[str]]) -> None:
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    for row in [header, *rows]:
+        cells = [str(c).ljust(w) for c, w in zip(row, widths, strict=True)]
+        print("  ".join(cells).rstrip())
+
+
+if __name__ == "__main__":
+    sys.exit(main())
