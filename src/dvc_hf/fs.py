@@ -1,0 +1,294 @@
+"""The ``hf://`` filesystem: DVC objects stored in a Hugging Face Hub repository.
+
+URLs: ``hf://datasets/ORG/REPO[/PREFIX]``, ``hf://models/ORG/REPO[/PREFIX]``, ``hf://ORG/REPO``
+(a model). Reads go through huggingface_hub's HfFileSystem pinned to ``revision``; writes are
+staged and committed in few commits (see ``dvc_hf.commits``); existence checks use batched
+``paths-info`` calls instead of one listing per folder.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from dvc.exceptions import DvcException
+from dvc.utils.objects import cached_property
+from dvc_objects.fs.base import FileSystem
+from fsspec.callbacks import DEFAULT_CALLBACK
+from funcy import wrap_prop
+
+from . import seams
+from .commits import Staging
+
+PUBLIC_HUB = "https://huggingface.co"
+# HfApi.get_paths_info answers up to 1000 paths per call (the Hub returns 413 above that).
+PATHS_INFO_BATCH = 1000
+DEFAULT_MAX_COMMIT_FILES = 1000  # huggingface_hub's own upload_large_folder ceiling
+URL_FORMS = "hf://datasets/ORG/REPO[/PREFIX], hf://models/ORG/REPO[/PREFIX] or hf://ORG/REPO"
+_REPO_TYPES = {"datasets": "dataset", "spaces": "space"}
+
+
+class HfRemoteError(DvcException):
+    """Base class of the hf:// remote's errors."""
+
+
+class HfConfigError(HfRemoteError, ValueError):
+    """The remote URL or options cannot work."""
+
+
+class HfRepoNotFoundError(HfRemoteError, FileNotFoundError):
+    """The Hub repository (or branch) does not exist or the token cannot see it."""
+
+
+@dataclass(frozen=True)
+class RepoRef:
+    type: str  # "model" | "dataset" | "space"
+    id: str  # ORG/REPO
+    root: str  # the DVC path of the repo root, e.g. "datasets/ORG/REPO"
+
+    @property
+    def display(self) -> str:
+        return f"hf://{self.root}"
+
+
+def hub_disables_xet(endpoint: str) -> None:
+    """Keep Xet off for endpoints other than the public Hub.
+
+    With hf_xet installed, huggingface_hub sends every LFS upload through the Xet protocol, which
+    only huggingface.co speaks: a self-hosted or local Hub would fail every large push. An explicit
+    HF_HUB_DISABLE_XET in the environment always wins.
+    """
+    if endpoint.rstrip("/") == PUBLIC_HUB or "HF_HUB_DISABLE_XET" in os.environ:
+        return
+    os.environ["HF_HUB_DISABLE_XET"] = "1"  # read when huggingface_hub is first imported
+    import sys
+
+    constants = sys.modules.get("huggingface_hub.constants")
+    if constants is not None:  # already imported: flip the flag it read at import time
+        constants.HF_HUB_DISABLE_XET = True
+
+
+class HfFileSystem(FileSystem):
+    protocol = "hf"
+    REQUIRES: ClassVar[dict[str, str]] = {"huggingface_hub": "huggingface_hub"}
+    PARAM_CHECKSUM = None
+    # Existence checks go through exists() with the whole list (batched paths-info), never
+    # through DVC's prefix-by-prefix traversal.
+    CAN_TRAVERSE = False
+
+    def __init__(self, fs=None, **config: Any):
+        super().__init__(fs, **config)
+        self.endpoint = (
+            config.get("endpoint") or os.environ.get("HF_ENDPOINT") or PUBLIC_HUB
+        ).rstrip("/")
+        self.token = config.get("token")
+        self.revision = config.get("revision") or "main"
+        self.max_commit_files = int(config.get("max_commit_files") or DEFAULT_MAX_COMMIT_FILES)
+        self.commit_message = config.get("commit_message") or "dvc push"
+        self.create_repo = bool(config.get("create_repo", False))
+        self.private = config.get("private")
+        self._staging: Staging | None = None
+        self._staging_lock = threading.Lock()
+        seams.install()
+
+    # --- paths -----------------------------------------------------------------------------
+    @classmethod
+    def _strip_protocol(cls, path: str) -> str:
+        if path.startswith("hf://"):
+            path = path[len("hf://") :]
+        path = path.strip("/")
+        # "models/" is the default repo type: drop it so names match HfFileSystem's listings.
+        if path.startswith("models/"):
+            path = path[len("models/") :]
+        return path
+
+    def unstrip_protocol(self, path: str) -> str:
+        return "hf://" + path.lstrip("/")
+
+    def locate(self, path: str) -> tuple[RepoRef, str]:
+        """DVC path -> (repository, path inside it)."""
+        parts = self._strip_protocol(path).split("/")
+        if parts[0] == "buckets":
+            raise HfConfigError(
+                f"'{self.unstrip_protocol(path)}': Hugging Face Storage Buckets need the Xet "
+                "protocol, which dvc-hf does not speak. Use the buckets' S3 gateway with dvc-s3 "
+                "(url s3://BUCKET, endpointurl https://s3.hf.co); see docs/DVC_HF.md."
+            )
+        size = 3 if parts[0] in _REPO_TYPES else 2
+        if len(parts) < size or not all(parts[:size]):
+            raise HfConfigError(
+                f"'{self.unstrip_protocol(path)}' does not name a Hub repository; use {URL_FORMS}"
+            )
+        if "@" in parts[size - 1]:
+            raise HfConfigError(
+                f"'{self.unstrip_protocol(path)}': give the branch with "
+                "`dvc remote modify <name> revision <branch>`, not with '@' in the URL"
+            )
+        repo_type = _REPO_TYPES.get(parts[0], "model")
+        repo = RepoRef(repo_type, "/".join(parts[size - 2 : size]), "/".join(parts[:size]))
+        return repo, "/".join(parts[size:])
+
+    # --- clients ---------------------------------------------------------------------------
+    def _prepare_credentials(self, **config: Any) -> dict[str, Any]:
+        return {
+            "endpoint": self.endpoint,
+            "token": self.token,
+            "revision": self.revision,
+            # One paginated listing for find(), not HfFileSystem's listing per sub-folder.
+            "max_workers": 1,
+        }
+
+    @wrap_prop(threading.Lock())
+    @cached_property
+    def fs(self):
+        hub_disables_xet(self.endpoint)
+        from ._pinned import PinnedHfFileSystem
+
+        return PinnedHfFileSystem(**self.fs_args)
+
+    @wrap_prop(threading.Lock())
+    @cached_property
+    def api(self):
+        hub_disables_xet(self.endpoint)
+        from huggingface_hub import HfApi
+
+        return HfApi(endpoint=self.endpoint, token=self.token)
+
+    def invalidate_listings(self) -> None:
+        # HfFileSystem.invalidate_cache(path) keeps sibling listings; after a commit any of them
+        # may be stale.
+        if "fs" in self.__dict__:
+            self.fs.dircache.clear()
+
+    def missing_repo_error(self, repo: RepoRef, exc: Exception) -> HfRepoNotFoundError:
+        return HfRepoNotFoundError(
+            f"{repo.display} (branch '{self.revision}') was not found on {self.endpoint}, or the "
+            "token cannot see it. Create it on the Hub, or let the first push create it with "
+            "`dvc remote modify <name> create_repo true` (and `private true` if wanted); check "
+            f"the token (HF_TOKEN, `hf auth login` or `dvc remote modify --local <name> token`). "
+            f"({type(exc).__name__})"
+        )
+
+    # --- existence: batched paths-info -----------------------------------------------------
+    def exists(self, path, callback=DEFAULT_CALLBACK, batch_size=None):  # type: ignore[override]
+        if isinstance(path, str):
+            return self._exists([path])[0]
+        paths = list(path)
+        callback.set_size(len(paths))
+        result = self._exists(paths)
+        callback.relative_update(len(paths))
+        return result
+
+    def _exists(self, paths: list[str]) -> list[bool]:
+        from huggingface_hub.errors import RepositoryNotFoundError, RevisionNotFoundError
+
+        by_repo: dict[RepoRef, list[str]] = {}
+        for p in paths:
+            repo, in_repo = self.locate(p)
+            by_repo.setdefault(repo, []).append(in_repo)
+        found: set[tuple[RepoRef, str]] = set()
+        for repo, in_repo in by_repo.items():
+            unique = sorted(set(in_repo))
+            if "" in unique:  # the repository root itself
+                found.add((repo, ""))
+                unique.remove("")
+            for start in range(0, len(unique), PATHS_INFO_BATCH):
+                batch = unique[start : start + PATHS_INFO_BATCH]
+                try:
+                    infos = self.api.get_paths_info(
+                        repo.id, batch, repo_type=repo.type, revision=self.revision
+                    )
+                except (RepositoryNotFoundError, RevisionNotFoundError) as exc:
+                    if self.create_repo:  # the first push will create it: nothing is there yet
+                        break
+                    raise self.missing_repo_error(repo, exc) from exc
+                found.update((repo, info.path) for info in infos)
+        return [self.locate(p) in found for p in paths]
+
+    # --- reads -----------------------------------------------------------------------------
+    def get_file(self, from_info: str, to_info: str, callback=DEFAULT_CALLBACK, **kwargs) -> None:
+        # One streamed GET per object: HfFileSystem.get_file would first list the parent
+        # folder to learn the size.
+        from huggingface_hub import hf_hub_url
+        from huggingface_hub.utils import hf_raise_for_status, http_stream_backoff
+
+        repo, in_repo = self.locate(from_info)
+        url = hf_hub_url(
+            repo.id, in_repo, repo_type=repo.type, revision=self.revision, endpoint=self.endpoint
+        )
+        headers = self.api._build_hf_headers()
+        with http_stream_backoff("GET", url, headers=headers) as response:
+            if response.status_code == 404:
+                raise FileNotFoundError(f"{self.unstrip_protocol(from_info)} is not on the Hub")
+            hf_raise_for_status(response)
+            if size := response.headers.get("Content-Length"):
+                callback.set_size(int(size))
+            with open(to_info, "wb") as fobj:
+                for chunk in response.iter_bytes(1024 * 1024):
+                    fobj.write(chunk)
+                    callback.relative_update(len(chunk))
+
+    def find(self, path, prefix: bool = False, batch_size=None, **kwargs) -> Iterator[str]:
+        paths = [path] if isinstance(path, str) else path
+        for p in paths:
+            try:
+                yield from self.fs.find(p)
+            except FileNotFoundError:
+                continue
+
+    # --- writes: staged, committed by commits.Staging ---------------------------------------
+    @contextmanager
+    def staging(self, action: str) -> Iterator[Staging]:
+        """Stage every write of one DVC operation (push, gc) to commit them together after it.
+
+        The caller commits (``Staging.commit_all``) once the operation returned; on an exception
+        nothing is committed.
+        """
+        staging = Staging(self, action)
+        with self._staging_lock:
+            if self._staging is not None:
+                raise HfRemoteError(f"another transfer to {self.unstrip_protocol('')} is running")
+            self._staging = staging
+        try:
+            yield staging
+        except BaseException:
+            staging.discard()
+            raise
+        finally:
+            with self._staging_lock:
+                self._staging = None
+
+    def put_file(self, from_file, to_info, callback=DEFAULT_CALLBACK, size=None, **kwargs):
+        if (staging := self._staging) is not None:
+            staging.add(from_file, to_info, size)
+        else:  # a write outside push (run cache, --to-remote): commit it on its own
+            single = Staging(self, "put")
+            single.add(from_file, to_info, size)
+            if failed := single.commit_all():
+                raise HfRemoteError(f"could not upload {', '.join(sorted(failed))} to the Hub")
+        if size:
+            callback.set_size(size)
+            callback.relative_update(size)
+
+    def rm(self, path, recursive: bool = False, **kwargs) -> None:  # type: ignore[override]
+        paths = [path] if isinstance(path, str) else list(path)
+        staging = self._staging or Staging(self, "dvc gc")
+        for p in paths:
+            staging.delete(p)
+        if staging is self._staging:
+            return
+        if failed := staging.commit_all():
+            raise HfRemoteError(f"could not delete {', '.join(sorted(failed))} from the Hub")
+
+    remove = rm
+    rm_file = rm
+
+    def makedirs(self, path: str, **kwargs: Any) -> None:
+        """Folders exist implicitly on the Hub."""
+
+    def mkdir(self, path: str, create_parents: bool = True, **kwargs: Any) -> None:
+        """Folders exist implicitly on the Hub."""

@@ -1,0 +1,98 @@
+"""Where the shim hooks into dvc-data so that one DVC operation becomes one staged commit set.
+
+DVC hands a remote one ``put_file`` per object from a thread pool and has no notion of "end of
+push". ``dvc_data.hashfile.transfer._do_transfer`` (one call per push) and
+``dvc_data.hashfile.gc.gc`` (one call per ``gc -c``) are looked up as module attributes at call
+time, so wrapping them brackets the whole operation: stage while DVC runs, commit after it.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from typing import Any
+
+_lock = threading.Lock()
+_installed = False
+
+
+def _hf_fs(odb: Any):
+    from .fs import HfFileSystem
+
+    fs = getattr(odb, "fs", None)
+    return fs if isinstance(fs, HfFileSystem) else None
+
+
+def _wrap_do_transfer(original):
+    @functools.wraps(original)
+    def _do_transfer(src, dest, obj_ids, missing_ids, *args, **kwargs):
+        fs = _hf_fs(dest)
+        if fs is None:
+            return original(src, dest, obj_ids, missing_ids, *args, **kwargs)
+        obj_ids = list(obj_ids)
+        # DVC indexes pushed .dir objects as "complete on the remote" before returning; only do
+        # that once the commits have landed.
+        dest_index = kwargs.pop("dest_index", None)
+        with fs.staging("dvc push") as staging:
+            failed = original(src, dest, obj_ids, missing_ids, *args, dest_index=None, **kwargs)
+        not_committed = {dest.path_to_oid(path) for path in staging.commit_all()}
+        failed = set(failed) | {h for h in obj_ids if h.value in not_committed}
+        if failed:
+            if src_index := kwargs.get("src_index"):
+                src_index.clear()
+        elif dest_index is not None:
+            _index_pushed_dirs(dest_index, src, obj_ids, kwargs.get("cache_odb"))
+        return failed
+
+    return _do_transfer
+
+
+def _index_pushed_dirs(dest_index, src, obj_ids, cache_odb) -> None:
+    from dvc_data.hashfile.transfer import find_tree_by_obj_id
+
+    for hash_info in obj_ids:
+        if hash_info.isdir and (tree := find_tree_by_obj_id([cache_odb, src], hash_info)):
+            dest_index.update([hash_info.value], {oid.value for _, _, oid in tree})
+
+
+def _wrap_gc(original):
+    @functools.wraps(original)
+    def gc(odb, *args, **kwargs):
+        fs = _hf_fs(odb)
+        if fs is None:
+            return original(odb, *args, **kwargs)
+        with fs.staging("dvc gc -c") as staging:
+            removed = original(odb, *args, **kwargs)
+        if failed := staging.commit_all():
+            from .fs import HfRemoteError
+
+            raise HfRemoteError(f"could not remove {len(failed)} object(s) from the Hub")
+        return removed
+
+    return gc
+
+
+def install() -> None:
+    """Wrap the dvc-data seams once per process (idempotent)."""
+    global _installed
+    with _lock:
+        if _installed:
+            return
+        from dvc_data.hashfile import gc, transfer
+
+        missing = [
+            name
+            for module, name in ((transfer, "_do_transfer"), (gc, "gc"))
+            if not callable(getattr(module, name, None))
+        ]
+        if missing:
+            from .fs import HfRemoteError
+            from .registry import dvc_version_problem
+
+            raise HfRemoteError(
+                f"this dvc-data has no {', '.join(missing)}; "
+                + (dvc_version_problem() or "dvc-hf needs dvc >=3.50,<4")
+            )
+        transfer._do_transfer = _wrap_do_transfer(transfer._do_transfer)
+        gc.gc = _wrap_gc(gc.gc)
+        _installed = True
