@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from ckpt.errors import RegistryError
-from ckpt.registry import TRACKED_DIR
+from ckpt.registry import TRACKED_DIR, Artifact
 
 DVC_FILE = f"{TRACKED_DIR}.dvc"
 
@@ -107,6 +108,24 @@ def load_manifest(root: Path, dir_md5: str) -> dict[str, str] | None:
             "entries). Delete it and run `ckpt pull` to fetch it again."
         )
     return manifest
+
+
+def expected_md5s(root: Path, dir_md5: str, artifacts: Iterable[Artifact]) -> dict[str, str] | None:
+    """Path -> md5 DVC recorded for each artifact; None while the manifest is not in the cache."""
+    manifest = load_manifest(root, dir_md5)
+    if manifest is None:
+        return None
+    expected = {}
+    for artifact in artifacts:
+        rel = artifact.path[len(TRACKED_DIR) + 1 :]
+        if rel not in manifest:
+            raise RegistryError(
+                f"artifact '{artifact.name}': {artifact.path} is in dvc.yaml but not in {DVC_FILE}, "
+                f"so DVC never recorded its bytes. A maintainer adds it with `dvc add {TRACKED_DIR}` "
+                "and pushes it (scripts/upload_checkpoints.sh)."
+            )
+        expected[artifact.path] = manifest[rel]
+    return expected
 
 
 def _check_manifest(file: Path, entries: object) -> dict[str, str] | None:

@@ -25,9 +25,10 @@ log = logging.getLogger("ckpt")
 _DVC_LOCK_PATIENCE = 120.0
 
 
-def pull(root: Path, paths: Sequence[str], artifacts: Sequence[Artifact]) -> str:
-    """Fetch ``paths`` into the cache and check them out; returns the name of the remote that served."""
+def pull(root: Path, artifacts: Sequence[Artifact]) -> str:
+    """Fetch into the cache and check out; returns the name of the remote that served."""
     remotes = dvcfiles.remotes(root)
+    paths = [a.path for a in artifacts]
     names = " ".join(a.name for a in artifacts)
     if not remotes:
         raise CheckpointUnavailable(
@@ -37,7 +38,7 @@ def pull(root: Path, paths: Sequence[str], artifacts: Sequence[Artifact]) -> str
         )
     failures: list[str] = []
     for remote in remotes:
-        reason = _fetch_from(root, paths, remote.name)
+        reason = _fetch_from(root, artifacts, remote.name)
         if reason is None:
             _checkout(root, paths)
             if failures:
@@ -61,34 +62,36 @@ def pull(root: Path, paths: Sequence[str], artifacts: Sequence[Artifact]) -> str
     )
 
 
-def _fetch_from(root: Path, paths: Sequence[str], remote: str) -> str | None:
+def _fetch_from(root: Path, artifacts: Sequence[Artifact], remote: str) -> str | None:
     """None when every needed object is in the local cache afterwards, else why not."""
     from dvc.exceptions import DvcException
 
     with _captured_dvc_messages() as messages:
         try:
-            _with_repo(root, lambda repo: repo.fetch(targets=_targets(root, paths), remote=remote))
+            _with_repo(
+                root,
+                lambda repo: repo.fetch(
+                    targets=_targets(root, [a.path for a in artifacts]), remote=remote
+                ),
+            )
         except DvcException as exc:
             messages.append(str(exc))
         except OSError as exc:
             messages.append(f"{type(exc).__name__}: {exc}")
-    missing = _missing_objects(root, paths)
+    missing = _missing_objects(root, artifacts)
     if not missing:
         return None
     detail = "; ".join(dict.fromkeys(m.strip() for m in messages if m.strip()))
     return detail or f"it does not hold {', '.join(missing)}"
 
 
-def _missing_objects(root: Path, paths: Sequence[str]) -> list[str]:
+def _missing_objects(root: Path, artifacts: Sequence[Artifact]) -> list[str]:
     dir_md5 = dvcfiles.tracked_dir_md5(root)
-    manifest = dvcfiles.load_manifest(root, dir_md5)
-    if manifest is None:
+    expected = dvcfiles.expected_md5s(root, dir_md5, artifacts)
+    if expected is None:
         return [f"the manifest {dir_md5}"]
     cache = dvcfiles.cache_dir(root)
-    prefix = len(TRACKED_DIR) + 1
-    return [
-        p for p in paths if not dvcfiles.object_path(cache, manifest.get(p[prefix:], "xx")).exists()
-    ]
+    return [p for p, md5 in expected.items() if not dvcfiles.object_path(cache, md5).exists()]
 
 
 def _checkout(root: Path, paths: Sequence[str]) -> None:

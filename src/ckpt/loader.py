@@ -16,9 +16,8 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from ckpt import dvcfiles, stamps
-from ckpt.errors import CheckpointSkipped, ChecksumMismatch, RegistryError
+from ckpt.errors import CheckpointSkipped, ChecksumMismatch
 from ckpt.registry import (
-    TRACKED_DIR,
     Artifact,
     check_inside,
     find_repo_root,
@@ -85,26 +84,9 @@ def ensure(root: Path, artifacts: Iterable[Artifact], *, force: bool = False) ->
                 f"nothing was fetched. Unset it and run `ckpt pull {' '.join(wanted[p].name for p in missing)}`."
             )
         with fetch.backed_up(root, missing, dir_md5, enabled=force):
-            fetch.pull(root, missing, [wanted[p] for p in missing])
+            fetch.pull(root, [wanted[p] for p in missing])
             _verify_fetched(root, wanted, missing, dir_md5)
     return {p: root / p for p in wanted}
-
-
-def _expected(root: Path, dir_md5: str, wanted: dict[str, Artifact]) -> dict[str, str] | None:
-    manifest = dvcfiles.load_manifest(root, dir_md5)
-    if manifest is None:
-        return None
-    expected = {}
-    for path, artifact in wanted.items():
-        rel = path[len(TRACKED_DIR) + 1 :]
-        if rel not in manifest:
-            raise RegistryError(
-                f"artifact '{artifact.name}': {path} is in dvc.yaml but not in {dvcfiles.DVC_FILE}, "
-                f"so DVC never recorded its bytes. A maintainer adds it with `dvc add {TRACKED_DIR}` "
-                "and pushes it (scripts/upload_checkpoints.sh)."
-            )
-        expected[path] = manifest[rel]
-    return expected
 
 
 def _verify_present(root: Path, wanted: dict[str, Artifact], dir_md5: str) -> list[str]:
@@ -112,7 +94,7 @@ def _verify_present(root: Path, wanted: dict[str, Artifact], dir_md5: str) -> li
     from ckpt.hashing import hash_many
 
     present = [p for p in wanted if (root / p).is_file()]
-    expected = _expected(root, dir_md5, wanted) if present else None
+    expected = dvcfiles.expected_md5s(root, dir_md5, wanted.values()) if present else None
     if expected is None:
         # Without the manifest there is nothing to check against: DVC fetches it with the files.
         return list(wanted)
@@ -152,7 +134,7 @@ def _verify_fetched(
     from ckpt import fetch
     from ckpt.hashing import hash_many
 
-    expected = _expected(root, dir_md5, wanted)
+    expected = dvcfiles.expected_md5s(root, dir_md5, wanted.values())
     assert expected is not None  # DVC fetched the manifest with the files
     bad = {}
     for abspath, md5 in hash_many(root / p for p in paths).items():
@@ -165,7 +147,7 @@ def _verify_fetched(
         for path, md5 in bad.items():
             quarantine(root, path, md5)
             dvcfiles.object_path(cache, expected[path]).unlink(missing_ok=True)
-        fetch.pull(root, list(bad), [wanted[p] for p in bad])
+        fetch.pull(root, [wanted[p] for p in bad])
         for abspath, md5 in hash_many(root / p for p in bad).items():
             path = abspath.relative_to(root).as_posix()
             if md5 != expected[path]:
