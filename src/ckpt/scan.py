@@ -20,14 +20,17 @@ from __future__ import annotations
 
 import os
 import re
+from _compat_pickle import IMPORT_MAPPING, NAME_MAPPING
 from dataclasses import dataclass
 from pathlib import Path
 
 from ckpt.errors import UnsafeCheckpoint
 
-# Non-torch globals that real Lightning checkpoints contain: AttributeDict in hyper-parameters,
-# omegaconf containers (Hydra configs saved by save_hyperparameters) and the types their
-# metadata refers to. Kept explicit: each entry widens what load_checkpoint will unpickle.
+# Non-torch globals that real Lightning checkpoints contain: omegaconf containers (Hydra configs
+# saved by save_hyperparameters; checked against omegaconf 2.3), the types their metadata refers
+# to, and AttributeDict. Kept explicit: each entry widens what load_checkpoint will unpickle.
+# (AttributeDict is a dict subclass, which torch 2.13's weights-only unpickler cannot fill in;
+# Lightning saves hyper_parameters as a plain dict, so it only matters for nested copies.)
 LIGHTNING_GLOBALS: tuple[str, ...] = (
     "pytorch_lightning.utilities.parsing.AttributeDict",
     "lightning.pytorch.utilities.parsing.AttributeDict",
@@ -45,6 +48,7 @@ LIGHTNING_GLOBALS: tuple[str, ...] = (
     "omegaconf.nodes.BooleanNode",
     "omegaconf.nodes.BytesNode",
     "omegaconf.nodes.PathNode",
+    "collections.defaultdict",
     "typing.Any",
     "builtins.dict",
     "builtins.list",
@@ -119,9 +123,10 @@ def scan_checkpoint(path: str | os.PathLike[str], *, strict: bool = False) -> Sc
     dangerous: set[str] = set()
     found: set[str] = set()
     for g in result.globals:
-        name = _dotted(g.module, g.name)
+        module, attr = _as_imported(g.module, g.name)
+        name = f"{module}.{attr}"
         found.add(name)
-        if g.safety is SafetyLevel.Dangerous:
+        if g.safety is SafetyLevel.Dangerous or _dangerous(module, attr):
             dangerous.add(name)
     if dangerous:
         raise UnsafeCheckpoint(
@@ -147,9 +152,22 @@ def scan_checkpoint(path: str | os.PathLike[str], *, strict: bool = False) -> Sc
     return ScanReport(path, frozenset(found - unknown), frozenset(unknown))
 
 
-def _dotted(module: str, name: str) -> str:
-    # Protocol 0-2 pickles (torch.save's default is 2) name the builtins module "__builtin__".
-    return f"{'builtins' if module == '__builtin__' else module}.{name}"
+def _as_imported(module: str, name: str) -> tuple[str, str]:
+    """The global that unpickling actually imports. Protocol 0-2 pickles (torch.save writes 2) use
+    Python 2 names, which pickle and torch map the same way: ``__builtin__.long`` is
+    ``builtins.int`` and ``cPickle.loads`` is ``pickle.loads``."""
+    if (module, name) in NAME_MAPPING:
+        return NAME_MAPPING[(module, name)]
+    return IMPORT_MAPPING.get(module, module), name
+
+
+def _dangerous(module: str, name: str) -> bool:
+    """picklescan's verdict on the mapped name too: it judges names as written, so a Python 2
+    alias such as ``cPickle.loads`` would otherwise pass as merely unknown."""
+    from picklescan.scanner import SafetyLevel, _build_scan_result_from_raw_globals
+
+    verdict = _build_scan_result_from_raw_globals({(module, name)}, "")
+    return any(g.safety is SafetyLevel.Dangerous for g in verdict.globals)
 
 
 def _is_allowed(name: str) -> bool:

@@ -46,7 +46,7 @@ _FRAMING = {"torch": (230, 2000), "pickle": (33, 400)}
 _DEFAULT_MODE = 0o666  # narrowed by the umask, as for any file the user creates
 
 _UNITS = {"": 1, "k": 10**3, "m": 10**6, "g": 10**9, "t": 10**12}
-_SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*([kmgt]?)(i?)(b?)\s*$", re.IGNORECASE)
+_SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*(?:([kmgt])(i?))?b?\s*$", re.IGNORECASE)
 
 
 def parse_size(text: str | int) -> int:
@@ -63,10 +63,8 @@ def parse_size(text: str | int) -> int:
             f"Cannot read {text!r} as a size. Use a number of bytes with an optional unit: "
             "k/M/G/T (powers of 1000, e.g. '300k', '2MB') or KiB/MiB/GiB/TiB (powers of 1024)."
         )
-    number, unit, binary, _ = m.groups()
-    unit = unit.lower()
-    if binary and not unit:
-        raise ValueError(f"Cannot read {text!r} as a size: 'i' needs a unit before it (KiB, MiB).")
+    number, unit, binary = m.groups()
+    unit = (unit or "").lower()
     scale = 1024 ** "kmgt".index(unit) * 1024 if binary else _UNITS[unit]
     return round(float(number) * scale)
 
