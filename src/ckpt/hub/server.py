@@ -134,6 +134,8 @@ class Route:
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in separate writes: with Nagle, delayed ACKs stall each by ~40 ms.
+    disable_nagle_algorithm = True
     server: HubServer
     body: Body
     caller: Caller
