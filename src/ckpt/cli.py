@@ -63,6 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
         "State is 'verified' (stamp matches), 'present' (not verified yet), 'missing', or "
         "'unknown' (manifest not in the local cache). Never reads file contents.",
     )
+    p.add_argument("names", nargs="*", metavar="NAME", help="registry names (default: all)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_list)
 
@@ -72,6 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Compare each checkpoint with the md5 pinned in ckpts.dvc. Files verified "
         "before and unchanged since are not re-read. Exits 1 unless every checkpoint is verified.",
     )
+    p.add_argument("names", nargs="*", metavar="NAME", help="registry names (default: all)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_status)
 
