@@ -75,7 +75,9 @@ def hub_disables_xet(endpoint: str) -> None:
 class HfFileSystem(FileSystem):
     protocol = "hf"
     REQUIRES: ClassVar[dict[str, str]] = {"huggingface_hub": "huggingface_hub"}
-    PARAM_CHECKSUM = None
+    # Files imported from a Hub repo (`dvc import-url hf://...`) are tracked by their git blob id,
+    # which changes with the content (see _with_etag).
+    PARAM_CHECKSUM = "etag"
     # Existence checks go through exists() with the whole list (batched paths-info), never
     # through DVC's prefix-by-prefix traversal.
     CAN_TRAVERSE = False
@@ -91,6 +93,12 @@ class HfFileSystem(FileSystem):
         self.commit_message = config.get("commit_message") or "dvc push"
         self.create_repo = bool(config.get("create_repo", False))
         self.private = config.get("private")
+        for unsupported in ("version_aware", "worktree"):
+            if config.get(unsupported):
+                raise HfConfigError(
+                    f"hf:// remotes do not support '{unsupported}': a Hub repo versions by "
+                    f"commit. Run `dvc remote modify <name> --unset {unsupported}`."
+                )
         self._staging: Staging | None = None
         self._staging_lock = threading.Lock()
         seams.install()
@@ -231,6 +239,28 @@ class HfFileSystem(FileSystem):
                 for chunk in response.iter_bytes(1024 * 1024):
                     fobj.write(chunk)
                     callback.relative_update(len(chunk))
+
+    @staticmethod
+    def _with_etag(entry: Any) -> Any:
+        if isinstance(entry, dict) and entry.get("type") == "file" and entry.get("blob_id"):
+            return {**entry, "etag": entry["blob_id"]}
+        return entry
+
+    def info(self, path, *args: Any, **kwargs: Any):  # type: ignore[override]
+        result = super().info(path, *args, **kwargs)
+        if isinstance(result, list):
+            return [self._with_etag(entry) for entry in result]
+        return self._with_etag(result)
+
+    def ls(self, path, detail=False, **kwargs):  # type: ignore[override]
+        entries = self.fs.ls(path, detail=detail, **kwargs)
+        return [self._with_etag(e) for e in entries] if detail else entries
+
+    def walk(self, path, detail=False, **kwargs):  # type: ignore[override]
+        for root, dirs, files in self.fs.walk(path, detail=detail, **kwargs):
+            if detail:
+                files = {name: self._with_etag(entry) for name, entry in files.items()}
+            yield root, dirs, files
 
     def find(self, path, prefix: bool = False, batch_size=None, **kwargs) -> Iterator[str]:
         paths = [path] if isinstance(path, str) else path
