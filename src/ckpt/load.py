@@ -12,7 +12,6 @@ from __future__ import annotations
 import importlib
 import os
 import pickle
-import zipfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -38,8 +37,10 @@ def load_checkpoint(name_or_path: str | os.PathLike[str], *, map_location: str =
             f"torch is needed to load {path} and is not installed. Install it "
             "(pip install 'chemeleon2-ckpt[torch]'); get_checkpoint() gives the path without it."
         ) from None
-    # mmap maps tensor storages instead of reading them, but only the zip format supports it.
-    mmap = zipfile.is_zipfile(path)
+    # mmap maps tensor storages instead of reading them, but only the zip format supports it;
+    # torch tells the formats apart by the first four bytes, and so do we.
+    with open(path, "rb") as f:
+        mmap = f.read(4) == b"PK\x03\x04"
     try:
         with torch.serialization.safe_globals(_importable(report.allowed)):
             return torch.load(path, map_location=map_location, weights_only=True, mmap=mmap)
