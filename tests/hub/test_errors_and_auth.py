@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from helpers.hub import LocalHub
 from huggingface_hub import HfApi, HfFileSystem, hf_hub_download
 from huggingface_hub.errors import (
     EntryNotFoundError,
@@ -13,8 +14,6 @@ from huggingface_hub.errors import (
     RepositoryNotFoundError,
     RevisionNotFoundError,
 )
-
-from helpers.hub import LocalHub
 
 
 def test_missing_repo_revision_and_file(

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from helpers.hub import LocalHub
 from huggingface_hub import CommitOperationAdd, HfApi
 from huggingface_hub.errors import BadRequestError, HfHubHTTPError
-
-from helpers.hub import LocalHub
 
 
 def _commit(api: HfApi, repo: str, i: int) -> None:

@@ -4,7 +4,8 @@ A rule picks requests by ``kind`` (the route's name, see ``server.ROUTES``; ``*`
 optionally ``method`` and a ``path`` substring, and fires for the next ``times`` matching
 requests, or for a ``rate`` fraction of them (drawn from a generator seeded by ``--seed``, so a
 given request sequence always sees the same faults), or for all of them if neither is set.
-A firing rule answers ``status`` (with ``Retry-After`` if ``retry_after``), or cuts the
+The first firing rule with a status or drop decides the request's fate (later such rules
+are left for later requests); delays of all firing rules add up. A rule answers ``status`` (with ``Retry-After`` if ``retry_after``), or cuts the
 connection after ``drop`` bytes of the body (response bodies for downloads, request bodies for
 uploads), and/or sleeps ``delay`` seconds first.
 """
@@ -101,10 +102,15 @@ class FaultPlan:
             return [asdict(r) for r in self._rules]
 
     def pick(self, kind: str, method: str, path: str) -> Fault | None:
+        """The fault for one request: the first firing rule with a status or drop (later ones
+        are not consumed), plus the delays of every firing rule."""
         with self._lock:
             fault = None
             for rule in self._rules:
                 if not rule.matches(kind, method, path):
+                    continue
+                breaks = rule.status is not None or rule.drop is not None
+                if breaks and fault is not None and (fault.status or fault.drop) is not None:
                     continue
                 if rule.times is not None and rule.times <= 0:
                     continue
@@ -115,7 +121,7 @@ class FaultPlan:
                 rule.fired += 1
                 fault = fault or Fault()
                 fault.delay += rule.delay
-                if fault.status is None and fault.drop is None:
+                if breaks:
                     fault.status, fault.drop = rule.status, rule.drop
                     fault.retry_after = rule.retry_after
             return fault

@@ -161,18 +161,21 @@ class Handler(BaseHTTPRequestHandler):
         return values[0] if values else default
 
     def _dispatch(self) -> None:
-        start = time.monotonic()
+        self._started = time.monotonic()
         url = urlsplit(self.path)
         self.query = parse_qs(url.query, keep_blank_values=True)
         self.status = 0
         self.bytes_out = 0
         self.repo_key: str | None = None
         self.dropped = False
+        self._logged = False
         route, params = self.server.match(self.command, url.path)
         kind = route.kind if route else "unknown"
         fault = (
             None if kind == "admin" else self.server.fault_plan.pick(kind, self.command, url.path)
         )
+        self._log_base = {"method": self.command, "path": url.path, "query": url.query}
+        self._log_base |= {"kind": kind, **({"fault": True} if fault else {})}
         drop = fault.drop if fault else None
         self.response_drop = None if kind in UPLOAD_KINDS else drop
         self.body = Body(self.rfile, self.headers, drop if kind in UPLOAD_KINDS else None)
@@ -180,10 +183,7 @@ class Handler(BaseHTTPRequestHandler):
             self._run(route, params, fault)
         except HubHTTPError as e:
             self.send_error_response(e)
-        except DroppedConnection:
-            self.dropped = True
-            self.close_connection = True
-        except (ConnectionError, TimeoutError, EOFError):
+        except (DroppedConnection, ConnectionError, TimeoutError, EOFError):
             self.dropped = True
             self.close_connection = True
         except Exception:
@@ -191,22 +191,26 @@ class Handler(BaseHTTPRequestHandler):
             self.send_error_response(HubHTTPError(500, "Internal error in the local hub"))
         finally:
             self._finish_body()
-            self.server.request_log.write(
-                {
-                    "ts": round(time.time(), 3),
-                    "method": self.command,
-                    "path": url.path,
-                    "query": url.query,
-                    "kind": kind,
-                    "repo": self.repo_key,
-                    "status": self.status,
-                    "bytes": self.bytes_out,
-                    "bytes_in": self.body.read_bytes,
-                    "ms": round((time.monotonic() - start) * 1000, 2),
-                    **({"fault": True} if fault else {}),
-                    **({"dropped": True} if self.dropped else {}),
-                }
-            )
+            self._log()  # requests that ended without a response
+
+    def _log(self) -> None:
+        """One log line per request, written before the response leaves: a client that has its
+        answer can rely on finding the request in the log."""
+        if self._logged:
+            return
+        self._logged = True
+        self.server.request_log.write(
+            {
+                "ts": round(time.time(), 3),
+                **self._log_base,
+                "repo": self.repo_key,
+                "status": self.status,
+                "bytes": self.bytes_out,
+                "bytes_in": self.body.read_bytes,
+                "ms": round((time.monotonic() - self._started) * 1000, 2),
+                **({"dropped": True} if self.dropped else {}),
+            }
+        )
 
     def _run(self, route: Route | None, params: dict[str, str], fault: Fault | None) -> None:
         if fault is not None:
@@ -236,6 +240,10 @@ class Handler(BaseHTTPRequestHandler):
 
     def _start(self, status: int, headers: dict[str, str], length: int) -> None:
         self.status = status
+        self.bytes_out = 0 if self.command == "HEAD" else length
+        if self.response_drop is not None and self.response_drop < self.bytes_out:
+            self.bytes_out, self.dropped = self.response_drop, True
+        self._log()
         self.send_response(status)
         for k, v in headers.items():
             self.send_header(k, v)
@@ -254,14 +262,9 @@ class Handler(BaseHTTPRequestHandler):
         headers: dict[str, str] | None = None,
     ) -> None:
         self._start(status, {"Content-Type": content_type, **(headers or {})}, len(data))
-        if self.command == "HEAD":
-            return
-        if self.response_drop is not None and self.response_drop < len(data):
-            self.wfile.write(data[: self.response_drop])
-            self.bytes_out = self.response_drop
+        self.wfile.write(data[: self.bytes_out])
+        if self.dropped:
             raise DroppedConnection
-        self.wfile.write(data)
-        self.bytes_out = len(data)
 
     def send_json(self, obj: Any, status: int = 200, headers: dict[str, str] | None = None) -> None:
         self.send_bytes(json.dumps(obj).encode(), status, "application/json", headers)
@@ -271,12 +274,9 @@ class Handler(BaseHTTPRequestHandler):
     ) -> None:
         with open(path, "rb") as f:
             self._start(status, headers, length)
-            if self.command == "HEAD" or not length:
-                return
-            count = length if self.response_drop is None else min(length, self.response_drop)
-            self.wfile.flush()
-            self.bytes_out = self.connection.sendfile(f, offset, count)
-            if count < length:
+            if self.bytes_out:
+                self.connection.sendfile(f, offset, self.bytes_out)
+            if self.dropped:
                 raise DroppedConnection
 
     def send_error_response(self, e: HubHTTPError) -> None:
