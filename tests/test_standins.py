@@ -95,6 +95,9 @@ def test_bad_arguments(tmp_path):
         make_standins(tmp_path, [VAE], MIN_SIZE - 1, fmt="pickle")
     with pytest.raises(ValueError, match="fmt"):
         make_standins(tmp_path, [VAE], MIN_SIZE, fmt="safetensors")  # type: ignore[arg-type]
+    for escaping in ("../outside.ckpt", "/etc/outside.ckpt", ""):
+        with pytest.raises(ValueError, match="relative path"):
+            make_standins(tmp_path / "root", [escaping], MIN_SIZE, fmt="pickle")
     assert not (tmp_path / "ckpts").exists()
 
 

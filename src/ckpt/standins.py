@@ -95,7 +95,10 @@ def make_standins(
     save = _torch_saver() if fmt == "torch" else _save_pickle
     written = []
     for relpath in dict.fromkeys(relpaths):
-        target = Path(root, *PurePosixPath(relpath).parts)
+        parts = PurePosixPath(relpath).parts
+        if not parts or parts[0] == "/" or ".." in parts:
+            raise ValueError(f"{relpath!r} must be a relative path that stays inside {root}.")
+        target = Path(root, *parts)
         _write_atomically(
             target, lambda f, r=relpath: save(_contents(r, size, seed, fmt), f), overwrite
         )
@@ -105,7 +108,7 @@ def make_standins(
 
 def _torch_saver() -> Callable[[dict[str, Any], IO[bytes]], None]:
     try:
-        import torch
+        from torch import save
     except ImportError:
         raise ImportError(
             "torch is needed to produce real (torch.save) stand-in checkpoints and is not "
@@ -113,10 +116,6 @@ def _torch_saver() -> Callable[[dict[str, Any], IO[bytes]], None]:
             "fmt='pickle' (--format pickle) to get plain-pickle stand-ins that only tests of the "
             "storage path can use."
         ) from None
-
-    def save(contents: dict[str, Any], f: IO[bytes]) -> None:
-        torch.save(contents, f)
-
     return save
 
 
