@@ -80,7 +80,8 @@ def build_project(base: Path, size: int = SIZE) -> Project:
     run(["git", "init", "-q"], cwd=root, env=env)
     run([DVC, "init", "-q"], cwd=root, env=env)
     shutil.copy(REPO / "dvc.yaml", root / "dvc.yaml")
-    shutil.copy(REPO / ".dvc" / "config", root / ".dvc" / "config")
+    # Not the repository's own .dvc/config: its remotes are the real Hub, never reached from tests.
+    (root / ".dvc" / "config").write_text("[core]\n    analytics = false\n")
     project = Project(root, remote, env)
     for relpath in dict.fromkeys(project.paths().values()):
         target = root / relpath

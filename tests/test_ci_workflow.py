@@ -1,0 +1,47 @@
+"""The GitHub workflow validates against the workflow JSON schema and gates checkpoint tests."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+WORKFLOW = REPO / ".github" / "workflows" / "ci.yml"
+CHECK = [str(Path(sys.executable).parent / "check-jsonschema"), "--builtin-schema", "vendor.github-workflows"]
+
+
+def validate(path):
+    return subprocess.run([*CHECK, str(path)], capture_output=True, text=True, timeout=120)
+
+
+def test_workflow_matches_the_github_schema():
+    result = validate(WORKFLOW)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_validator_rejects_a_broken_workflow(tmp_path):
+    broken = yaml.safe_load(WORKFLOW.read_text())
+    del broken["jobs"]["lint-and-test"]["runs-on"]
+    broken["jobs"]["lint-and-test"]["steps"][0]["uses"] = 42
+    (tmp_path / "ci.yml").write_text(yaml.safe_dump(broken))
+    assert validate(tmp_path / "ci.yml").returncode != 0
+
+
+def test_default_job_lints_and_skips_checkpoint_tests():
+    jobs = yaml.safe_load(WORKFLOW.read_text())["jobs"]
+    job = jobs["lint-and-test"]
+    assert job["env"]["SKIP_CHECKPOINT_DOWNLOAD"] == "true"
+    commands = [s.get("run", "") for s in job["steps"]]
+    assert "ruff format --check ." in commands and "ruff check ." in commands
+    assert any(c.startswith("pytest") for c in commands)
+
+
+def test_checkpoint_job_runs_only_with_the_token_secret():
+    job = yaml.safe_load(WORKFLOW.read_text())["jobs"]["checkpoint-tests"]
+    assert job["env"]["HF_TOKEN"] == "${{ secrets.HF_TOKEN }}"
+    assert "if" not in job  # a job-level `if:` cannot see secrets
+    steps = {s.get("run") or s.get("uses"): s for s in job["steps"]}
+    for command in ("dvc pull ckpts", "pytest -m requires_checkpoints"):
+        assert steps[command]["if"] == "env.HF_TOKEN != ''"
+    assert any(s.get("if") == "env.HF_TOKEN == ''" for s in job["steps"])
