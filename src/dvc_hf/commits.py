@@ -218,7 +218,7 @@ class _Committer:
                 break
             except (RepositoryNotFoundError, RevisionNotFoundError) as exc:
                 if not self.fs.create_repo or self.created:
-                    raise self.fs.missing_repo_error(self.repo, exc) from exc
+                    raise self.fs.missing_repo_error(self.repo, exc) from None
                 self._create()
             except HfHubHTTPError as exc:
                 wait = _retry_after(exc)

@@ -72,6 +72,28 @@ def hub_disables_xet(endpoint: str) -> None:
         constants.HF_HUB_DISABLE_XET = True
 
 
+def _split_repo(path: str) -> tuple[RepoRef, str]:
+    parts = path.split("/")
+    url = "hf://" + path
+    if parts[0] == "buckets":
+        raise HfConfigError(
+            f"'{url}': Hugging Face Storage Buckets need the Xet protocol, which dvc-hf does not "
+            "speak. Use the buckets' S3 gateway with dvc-s3 (url s3://BUCKET, endpointurl "
+            "https://s3.hf.co); see docs/DVC_HF.md."
+        )
+    size = 3 if parts[0] in _REPO_TYPES else 2
+    if len(parts) < size or not all(parts[:size]):
+        raise HfConfigError(f"'{url}' does not name a Hub repository; use {URL_FORMS}")
+    if "@" in parts[size - 1]:
+        raise HfConfigError(
+            f"'{url}': give the branch with `dvc remote modify <name> revision <branch>`, "
+            "not with '@' in the URL"
+        )
+    repo = RepoRef(_REPO_TYPES.get(parts[0], "model"), "/".join(parts[size - 2 : size]),
+                   "/".join(parts[:size]))  # fmt: skip
+    return repo, "/".join(parts[size:])
+
+
 class HfFileSystem(FileSystem):
     protocol = "hf"
     REQUIRES: ClassVar[dict[str, str]] = {"huggingface_hub": "huggingface_hub"}
@@ -106,12 +128,14 @@ class HfFileSystem(FileSystem):
     # --- paths -----------------------------------------------------------------------------
     @classmethod
     def _strip_protocol(cls, path: str) -> str:
-        if path.startswith("hf://"):
-            path = path[len("hf://") :]
+        url = path.startswith("hf://")
+        path = path[len("hf://") :] if url else path
         path = path.strip("/")
         # "models/" is the default repo type: drop it so names match HfFileSystem's listings.
         if path.startswith("models/"):
             path = path[len("models/") :]
+        if url:  # DVC strips the remote URL once, when it builds the remote: check it there
+            _split_repo(path)
         return path
 
     def unstrip_protocol(self, path: str) -> str:
@@ -119,26 +143,7 @@ class HfFileSystem(FileSystem):
 
     def locate(self, path: str) -> tuple[RepoRef, str]:
         """DVC path -> (repository, path inside it)."""
-        parts = self._strip_protocol(path).split("/")
-        if parts[0] == "buckets":
-            raise HfConfigError(
-                f"'{self.unstrip_protocol(path)}': Hugging Face Storage Buckets need the Xet "
-                "protocol, which dvc-hf does not speak. Use the buckets' S3 gateway with dvc-s3 "
-                "(url s3://BUCKET, endpointurl https://s3.hf.co); see docs/DVC_HF.md."
-            )
-        size = 3 if parts[0] in _REPO_TYPES else 2
-        if len(parts) < size or not all(parts[:size]):
-            raise HfConfigError(
-                f"'{self.unstrip_protocol(path)}' does not name a Hub repository; use {URL_FORMS}"
-            )
-        if "@" in parts[size - 1]:
-            raise HfConfigError(
-                f"'{self.unstrip_protocol(path)}': give the branch with "
-                "`dvc remote modify <name> revision <branch>`, not with '@' in the URL"
-            )
-        repo_type = _REPO_TYPES.get(parts[0], "model")
-        repo = RepoRef(repo_type, "/".join(parts[size - 2 : size]), "/".join(parts[:size]))
-        return repo, "/".join(parts[size:])
+        return _split_repo(self._strip_protocol(path))
 
     # --- clients ---------------------------------------------------------------------------
     def _prepare_credentials(self, **config: Any) -> dict[str, Any]:
@@ -213,7 +218,7 @@ class HfFileSystem(FileSystem):
                 except (RepositoryNotFoundError, RevisionNotFoundError) as exc:
                     if self.create_repo:  # the first push will create it: nothing is there yet
                         break
-                    raise self.missing_repo_error(repo, exc) from exc
+                    raise self.missing_repo_error(repo, exc) from None
                 found.update((repo, info.path) for info in infos)
         return [self.locate(p) in found for p in paths]
 

@@ -12,9 +12,8 @@ from pathlib import Path
 import pytest
 from dvc.testing.fixtures import *  # noqa: F403
 from helpers.hub import LocalHub, hub_factory, local_hub  # noqa: F401
-from huggingface_hub import HfApi
-
 from hf_cloud import HfCloud
+from huggingface_hub import HfApi
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -1,0 +1,291 @@
+"""hf:// through the plain `dvc` command in a temp git repo, against the local Hub."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import DvcCli, new_repo
+from helpers.hub import LocalHub
+from huggingface_hub import HfApi
+
+
+def hub_requests(hub: LocalHub, repo_id: str, since: int = 0, **match) -> list[dict]:
+    """Logged requests about one repo (the log is per hub, repos share it)."""
+    return [r for r in hub.requests(**match)[since:] if f"/{repo_id}" in r["path"]]
+
+
+def use_remote(cli: DvcCli, hub: LocalHub, repo_id: str, *options: tuple[str, str]) -> None:
+    cli.ok("remote", "add", "-d", "hf", f"hf://datasets/{repo_id}")
+    cli.ok("remote", "modify", "hf", "endpoint", hub.url)
+    for name, value in options:
+        cli.ok("remote", "modify", "hf", name, value)
+
+
+def remote_files(hub: LocalHub, repo_id: str, revision: str = "main") -> set[str]:
+    api = HfApi(endpoint=hub.url)
+    return set(api.list_repo_files(repo_id, repo_type="dataset", revision=revision))
+
+
+def tree_md5s(root: Path) -> dict[str, str]:
+    return {
+        p.relative_to(root).as_posix(): hashlib.md5(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
+
+
+# --- registration ---------------------------------------------------------------------------
+
+
+def test_plain_dvc_accepts_hf_remote_and_its_options(dvc_cli: DvcCli):
+    cli = dvc_cli
+    cli.ok("remote", "add", "-d", "hf", "hf://datasets/acme/ckpts/prefix")
+    for name, value in [
+        ("endpoint", "http://127.0.0.1:9"),
+        ("revision", "main"),
+        ("max_commit_files", "500"),
+        ("commit_message", "publish"),
+        ("create_repo", "true"),
+        ("private", "true"),
+    ]:
+        cli.ok("remote", "modify", "hf", name, value)
+    cli.ok("remote", "modify", "--local", "hf", "token", "hf_made_up")
+    assert "token" not in (cli.root / ".dvc" / "config").read_text()
+
+    bad = cli.run("remote", "modify", "hf", "no_such_option", "1")
+    assert bad.returncode != 0
+    assert "extra keys not allowed" in bad.stderr
+
+    assert "hf (huggingface_hub = " in cli.ok("doctor").stdout
+    # `python -m dvc` and dvc.api see the scheme too, with no extra step.
+    module = subprocess.run(
+        [sys.executable, "-m", "dvc", "remote", "list"],
+        cwd=cli.root, env=cli.env, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert "hf://datasets/acme/ckpts/prefix" in module.stdout
+    (cli.root / "foo").write_text("foo")
+    cli.ok("add", "foo")
+    api = subprocess.run(
+        [sys.executable, "-c", "import dvc.api; print(dvc.api.get_url('foo'))"],
+        cwd=cli.root, env=cli.env, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    expected = "hf://datasets/acme/ckpts/prefix/files/md5/ac/bd18db4cc2f85cedef654fccc4a4d8"
+    assert api.stdout.strip() == expected
+
+
+def test_bad_urls_and_options_say_what_to_do(dvc_cli: DvcCli, shared_hub: LocalHub):
+    cli = dvc_cli
+    (cli.root / "foo").write_text("foo")
+    cli.ok("add", "foo")
+    for url, message in [
+        ("hf://buckets/acme/b", "S3 gateway"),
+        ("hf://datasets/acme", "does not name a Hub repository"),
+        ("hf://datasets/acme/repo@dev", "revision <branch>"),
+    ]:
+        cli.ok("remote", "add", "-f", "-d", "hf", url)
+        cli.ok("remote", "modify", "hf", "endpoint", shared_hub.url)
+        result = cli.run("push")
+        assert result.returncode != 0
+        assert message in result.stderr, result.stderr
+    cli.ok("remote", "add", "-f", "-d", "hf", "hf://datasets/acme/repo")
+    cli.ok("remote", "modify", "hf", "version_aware", "true")
+    assert "do not support 'version_aware'" in cli.run("push").stderr
+
+
+def test_start_up_hook_imports_nothing_heavy():
+    code = (
+        "import sys; before = sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('dvc', 'dvc_objects', 'huggingface_hub', 'dvc_hf'));"
+        "import dvc_objects.fs, dvc.config_schema as cs;"
+        "print(before); print('hf' in dvc_objects.fs.known_implementations, 'hf' in "
+        "cs.REMOTE_SCHEMAS); print(any(type(f).__module__ == 'dvc_hf._hook' for f in sys.meta_path))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.splitlines() == ["['dvc_hf', 'dvc_hf._hook']", "True True", "False"]
+
+
+def test_unsupported_dvc_version_is_named(monkeypatch):
+    import importlib.metadata
+
+    from dvc_hf import registry
+
+    monkeypatch.setattr(importlib.metadata, "version", lambda name: "2.58.2")
+    problem = registry.dvc_version_problem()
+    assert problem is not None
+    assert "dvc 2.58.2 is installed" in problem
+    assert "pip install 'dvc>=3.50,<4'" in problem
+
+
+# --- push / status / pull / gc --------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_push_1000_files_two_commits_then_status_pull_gc(dvc_cli: DvcCli, local_hub: LocalHub):
+    cli, hub = dvc_cli, local_hub
+    repo_id = new_repo(hub)
+    use_remote(cli, hub, repo_id)
+    data = cli.root / "data"
+    data.mkdir()
+    for i in range(1000):
+        (data / f"{i:04d}.txt").write_text(f"sample {i}\n")
+    for name in ("a.ckpt", "b.ckpt"):
+        (data / name).write_bytes(os.urandom(50 * 1024 * 1024))
+    cli.ok("add", "data")
+    expected = tree_md5s(data)
+
+    cli.ok("push")
+    assert hub.commits(repo_id, "dataset") <= 2
+    dir_obj = next(p for p in remote_files(hub, repo_id) if p.endswith(".dir"))
+    commits = HfApi(endpoint=hub.url).list_repo_commits(repo_id, repo_type="dataset")
+    pushes = [c for c in commits if c.title.startswith("dvc push")]
+    assert len(pushes) == 2
+    assert dir_obj not in remote_files(hub, repo_id, revision=pushes[-1].commit_id)
+    assert len(remote_files(hub, repo_id)) == 1003 + 1  # objects + .gitattributes
+
+    since = len(hub.requests())
+    assert "in sync" in cli.ok("status", "-c").stdout
+    assert len(hub.requests()[since:]) <= 4
+
+    shutil.rmtree(cli.root / ".dvc" / "cache")
+    shutil.rmtree(data)
+    cli.ok("pull")
+    assert tree_md5s(data) == expected
+
+    for i in range(10):
+        (data / f"{i:04d}.txt").unlink()
+    cli.ok("add", "data")
+    cli.ok("push")
+    before = remote_files(hub, repo_id)
+    since = len(hub.requests())
+    cli.ok("gc", "-c", "-w", "-f")
+    assert len(hub_requests(hub, repo_id, since, kind="commit", status=200)) == 1
+    removed = before - remote_files(hub, repo_id)
+    assert len(removed) == 11  # the 10 files and the old .dir
+    assert dir_obj in removed
+
+
+@pytest.mark.slow
+def test_push_of_5000_objects_stays_under_the_commit_rate_limit(
+    dvc_cli: DvcCli, local_hub: LocalHub
+):
+    cli, hub = dvc_cli, local_hub
+    repo_id = new_repo(hub)
+    use_remote(cli, hub, repo_id)
+    data = cli.root / "data"
+    data.mkdir()
+    for i in range(4999):
+        (data / f"{i:04d}").write_text(str(i))
+    cli.ok("add", "data")
+    cli.ok("push")
+    logged = hub_requests(hub, repo_id)
+    assert not [r for r in logged if r["status"] == 429]
+    assert hub.commits(repo_id, "dataset") == 5  # 4999 files + 1 .dir, 1000 per commit
+    # push planning asked about existence in paths-info batches, not per object or folder
+    assert sum(r["kind"] == "paths-info" for r in logged) <= 6
+    assert sum(r["kind"] == "tree" for r in logged) <= 2
+    assert len(remote_files(hub, repo_id)) == 5000 + 1
+
+
+# --- failures --------------------------------------------------------------------------------
+
+
+def _files_with_poison_in_second_chunk(data: Path, chunk: int) -> str:
+    """Text files plus one binary file (LFS on the Hub) whose object sorts after the first chunk;
+    returns the binary file's sha256."""
+    texts = [f"text {i}\n".encode() for i in range(2 * chunk)]
+    first_chunk_end = sorted(hashlib.md5(t).hexdigest() for t in texts)[chunk - 1]
+    n = 0
+    while hashlib.md5(poison := b"\0poison %d" % n).hexdigest() <= first_chunk_end:
+        n += 1
+    for i, text in enumerate(texts):
+        (data / f"t{i}.txt").write_bytes(text)
+    (data / "model.bin").write_bytes(poison)
+    return hashlib.sha256(poison).hexdigest()
+
+
+def test_interrupted_push_leaves_no_dir_and_next_push_completes(
+    dvc_cli: DvcCli, local_hub: LocalHub
+):
+    cli, hub = dvc_cli, local_hub
+    repo_id = new_repo(hub)
+    use_remote(cli, hub, repo_id, ("max_commit_files", "5"))
+    data = cli.root / "data"
+    data.mkdir()
+    poison = _files_with_poison_in_second_chunk(data, 5)
+    cli.ok("add", "data")
+
+    hub.inject("lfs-upload", path=poison, status=400)
+    failed = cli.run("push")
+    assert failed.returncode != 0
+    assert "failed to upload" in failed.stderr or "failed to push" in failed.stderr
+    assert hub.commits(repo_id, "dataset") == 1  # the first chunk landed, then the fault
+    after_fault = remote_files(hub, repo_id)
+    assert after_fault and not [p for p in after_fault if p.endswith(".dir")]
+
+    hub.clear_faults()
+    cli.ok("push")
+    assert "in sync" in cli.ok("status", "-c").stdout
+    assert [p for p in remote_files(hub, repo_id) if p.endswith(".dir")]
+    # nothing the first push committed was uploaded again
+    assert len(remote_files(hub, repo_id)) == 10 + 1 + 1 + 1
+
+
+def test_rate_limited_commit_waits_for_retry_after(dvc_cli: DvcCli, local_hub: LocalHub):
+    cli, hub = dvc_cli, local_hub
+    repo_id = new_repo(hub)
+    use_remote(cli, hub, repo_id)
+    (cli.root / "foo").write_text("foo")
+    cli.ok("add", "foo")
+    hub.inject("commit", status=429, retry_after=1, times=1)
+    result = cli.ok("push")
+    assert "Retry-After" in result.stderr
+    statuses = [r["status"] for r in hub_requests(hub, repo_id, kind="commit")]
+    assert statuses == [429, 200]
+
+
+def test_missing_repo_error_then_create_repo_private(dvc_cli: DvcCli, local_hub: LocalHub):
+    cli, hub = dvc_cli, local_hub
+    use_remote(cli, hub, "acme/new-store", ("commit_message", "publish checkpoints"))
+    (cli.root / "foo").write_text("foo")
+    cli.ok("add", "foo")
+    result = cli.run("push")
+    assert result.returncode != 0
+    assert "was not found" in result.stderr and "create_repo true" in result.stderr
+
+    cli.ok("remote", "modify", "hf", "create_repo", "true")
+    cli.ok("remote", "modify", "hf", "private", "true")
+    cli.ok("push")
+    api = HfApi(endpoint=hub.url)
+    assert api.repo_info("acme/new-store", repo_type="dataset").private
+    [commit, *_] = api.list_repo_commits("acme/new-store", repo_type="dataset")
+    assert commit.title.startswith("publish checkpoints: 1 object(s)")
+
+
+def test_branch_and_token_options(dvc_cli: DvcCli, hub_factory):
+    cli = dvc_cli
+    hub = hub_factory(tokens={"hf_writer": "rw"})
+    api = HfApi(endpoint=hub.url, token="hf_writer")
+    api.create_repo("acme/store", repo_type="dataset")
+    use_remote(cli, hub, "acme/store", ("revision", "exp/run-1"), ("create_repo", "true"))
+    (cli.root / "foo").write_text("foo")
+    cli.ok("add", "foo")
+    denied = cli.run("push")
+    assert denied.returncode != 0
+
+    cli.ok("remote", "modify", "--local", "hf", "token", "hf_writer")
+    cli.ok("push")
+    branch_files = set(api.list_repo_files("acme/store", repo_type="dataset", revision="exp/run-1"))
+    assert "files/md5/ac/bd18db4cc2f85cedef654fccc4a4d8" in branch_files
+    main_files = set(api.list_repo_files("acme/store", repo_type="dataset"))
+    assert "files/md5/ac/bd18db4cc2f85cedef654fccc4a4d8" not in main_files
+
+    shutil.rmtree(cli.root / ".dvc" / "cache")
+    (cli.root / "foo").unlink()
+    cli.ok("pull")
+    assert (cli.root / "foo").read_text() == "foo"
