@@ -1,0 +1,1 @@
+"""Tests of the local Hub (ckpt.hub), driving the real huggingface_hub client."""
