@@ -108,3 +108,9 @@ def test_private_repo_is_invisible_without_token(secured: LocalHub, tmp_path: Pa
     )
     assert Path(path).read_bytes() == b"data"
     assert HfApi(endpoint=secured.url, token="reader").repo_info("team/secret").private
+
+
+def test_visibility_can_change(secured: LocalHub) -> None:
+    HfApi(endpoint=secured.url, token="writer").update_repo_settings("team/public", private=True)
+    with pytest.raises(RepositoryNotFoundError):
+        HfApi(endpoint=secured.url, token=False).repo_info("team/public")

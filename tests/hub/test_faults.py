@@ -106,6 +106,18 @@ def test_delay_and_clear(api: HfApi, repo: str, local_hub: LocalHub) -> None:
     assert local_hub.faults() == []
 
 
+def test_injected_429_carries_retry_after(repo: str, local_hub: LocalHub) -> None:
+    import urllib.request
+    from urllib.error import HTTPError
+
+    local_hub.inject("repo-info", status=429, retry_after=7, times=1)
+    with pytest.raises(HTTPError) as e:
+        urllib.request.urlopen(f"{local_hub.url}/api/models/{repo}")
+    assert (e.value.code, e.value.headers["Retry-After"]) == (429, "7")
+    with urllib.request.urlopen(f"{local_hub.url}/api/models/{repo}") as resp:
+        assert resp.status == 200  # times=1: only the next request
+
+
 def test_bad_fault_rule_is_refused(local_hub: LocalHub) -> None:
     from urllib.error import HTTPError
 

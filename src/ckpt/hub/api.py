@@ -91,8 +91,8 @@ def create_repo(h: Handler) -> None:
     url = repo_url(h, repo_type, repo_id)
     if not h.server.store.create(repo_type, repo_id, private=private, author=h.caller.name):
         # exist_ok=True reads "url" from this 409.
-        raise_409 = {"error": f"You already created this {repo_type} repo", "url": url}
-        h.send_json(raise_409, 409, {"X-Error-Message": raise_409["error"]})
+        message = f"You already created this {repo_type} repo"
+        h.send_json({"error": message, "url": url}, 409, {"X-Error-Message": message})
         return
     h.send_json({"url": url, "name": repo_id, "id": repo_id})
 
@@ -111,7 +111,9 @@ def delete_repo(h: Handler) -> None:
 def update_settings(h: Handler, t: str, repo_id: str) -> None:
     repo = open_repo(h, _repo_type(t), repo_id, write=True)
     body = h.body.json()
-    if "private" in body:
+    if "visibility" in body:  # what the 2.x client sends; "protected" (Spaces) stays readable
+        repo.set_meta(private=body["visibility"] == "private")
+    elif "private" in body:
         repo.set_meta(private=bool(body["private"]))
     h.send_json({"private": repo.private})
 
@@ -387,9 +389,8 @@ def commit(h: Handler, t: str, repo_id: str, rev: str) -> None:
     staged: list[tuple[str, str, Entry | None]] = []
     for key, value in ops:
         path = value.get("path")
-        if key == "deletedFolder":
-            staged.append((key, str(path or "").strip("/"), None))
-            continue
+        if key == "deletedFolder" and isinstance(path, str):
+            path = path.rstrip("/")
         path = check_path(path)
         if key == "file":
             try:
@@ -437,8 +438,7 @@ def commit(h: Handler, t: str, repo_id: str, rev: str) -> None:
                 if files.pop(path, None) is None:
                     raise entry_not_found(f"{path} (A file with this name doesn't exist)")
             else:
-                prefix = f"{path}/" if path else ""
-                doomed = [p for p in files if p.startswith(prefix)]
+                doomed = [p for p in files if p.startswith(f"{path}/")]
                 if not doomed:
                     raise entry_not_found(f"{path} (A folder with this name doesn't exist)")
                 for p in doomed:

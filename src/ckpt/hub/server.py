@@ -136,6 +136,7 @@ class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     # Headers and body go out in separate writes: with Nagle, delayed ACKs stall each by ~40 ms.
     disable_nagle_algorithm = True
+    timeout = 300  # an idle keep-alive connection gives its thread back after this long
     server: HubServer
     body: Body
     caller: Caller
