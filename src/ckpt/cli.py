@@ -101,6 +101,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--jobs", type=int, default=None, help="parallel hashes (default: CPU count)")
     p.set_defaults(func=cmd_verify)
 
+    p = sub.add_parser(
+        "publish",
+        help="maintainers: check, dvc add ckpts, dvc push to every remote, mirror to the Hub",
+        description="Publish the files under ckpts/. First, before any work: check a write-scoped "
+        "token for each Hugging Face remote (and access for other remotes), and that every file "
+        "under ckpts/ has a dvc.yaml entry and every entry a file. Then `dvc add ckpts`, `dvc push` "
+        "to each remote, and for each Hub remote one commit that places every checkpoint under its "
+        "readable path with a model card (LFS deduplicates: no bytes are uploaded twice). Finally, "
+        "print what to commit. Re-running uploads nothing.",
+    )
+    p.add_argument(
+        "-r",
+        "--remote",
+        action="append",
+        metavar="NAME",
+        help="publish to this remote only (repeatable; default: every configured remote)",
+    )
+    p.add_argument("--no-mirror", action="store_true", help="skip the readable-path mirror commit")
+    p.set_defaults(func=cmd_publish)
+
     from ckpt.hub.cli import add_parser as add_hub_parser
 
     add_hub_parser(sub)
@@ -169,6 +189,23 @@ def cmd_pull(args: argparse.Namespace) -> int:
     paths = ensure(root, artifacts, force=args.force)
     for a in artifacts:
         print(f"{a.name}\t{paths[a.path]}")
+    return EXIT_OK
+
+
+def cmd_publish(args: argparse.Namespace) -> int:
+    from ckpt.publish import publish
+
+    root = args.repo.absolute() if args.repo else _context(args)[0]
+    report = publish(root, args.remote, mirror=not args.no_mirror)
+    print(f"Pushed to: {', '.join(report.pushed)}")
+    for remote, url in report.mirrored.items():
+        print(f"Mirrored on '{remote}': {url}")
+    if report.to_commit:
+        files = " ".join(report.to_commit)
+        print(f"\nNow commit what pins these checkpoints:\n  git add {files}")
+        print('  git commit -m "Publish checkpoints"')
+    else:
+        print("\nNothing to commit: ckpts.dvc and dvc.yaml already pin what was published.")
     return EXIT_OK
 
 

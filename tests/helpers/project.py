@@ -34,10 +34,13 @@ def run(cmd: list[str], cwd: Path, env: dict[str, str] | None = None, check: boo
 
 
 def checkpoint_bytes(relpath: str, size: int = SIZE) -> bytes:
-    """Deterministic, distinct content per path (the loader does not care what is inside)."""
+    """Deterministic, distinct content per path (the loader does not care what is inside).
+
+    Binary like a real checkpoint (a zip header with NULs), so the Hub stores it in LFS.
+    """
     import hashlib
 
-    block = hashlib.sha256(relpath.encode()).digest()
+    block = b"PK\x03\x04\x00\x00" + hashlib.sha256(relpath.encode()).digest()
     return (block * (size // len(block) + 1))[:size]
 
 

@@ -1,0 +1,254 @@
+"""The maintainer's publish path: check, ``dvc add ckpts``, ``dvc push`` everywhere, mirror.
+
+Every check that can fail runs before anything is written or uploaded: credentials (a token with
+write scope for each Hub remote, access for each S3 remote) and the registry against the files.
+The push itself is DVC's (``dvc push -r NAME``, through the hf:// remote for the Hub). For each Hub
+remote, one more commit places every checkpoint under its readable path plus a model card, so
+people without DVC can ``hf_hub_download`` a checkpoint by name; the Hub's LFS store deduplicates
+by sha256, so those bytes are not uploaded a second time.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from ckpt import dvcfiles
+from ckpt.errors import CkptError, RegistryError
+from ckpt.registry import TRACKED_DIR, load_registry, unique_paths
+
+log = logging.getLogger("ckpt")
+
+
+class PublishError(CkptError, RuntimeError):
+    """Publishing stopped before it changed anything remote (or, for a push, say where it stopped)."""
+
+
+@dataclass
+class HubTarget:
+    remote: str
+    endpoint: str
+    token: str | None
+    repo_id: str
+    repo_type: str
+    revision: str
+
+
+@dataclass
+class Report:
+    pushed: list[str] = field(default_factory=list)
+    mirrored: dict[str, str] = field(default_factory=dict)  # remote -> commit url or "unchanged"
+    to_commit: list[str] = field(default_factory=list)
+
+
+def publish(root: Path, remotes: list[str] | None = None, *, mirror: bool = True) -> Report:
+    configured = {r.name: r for r in dvcfiles.remotes(root)}
+    if not configured:
+        raise PublishError(
+            "No DVC remote is configured: add one with `dvc remote add -d hf hf://ORG/REPO`."
+        )
+    unknown = [name for name in remotes or [] if name not in configured]
+    if unknown:
+        raise PublishError(
+            f"Unknown remote(s) {', '.join(unknown)}; configured: {', '.join(configured)}."
+        )
+    selected = [configured[name] for name in remotes] if remotes else list(configured.values())
+    config = dvcfiles.read_config(root)
+
+    hubs = []
+    for remote in selected:
+        options = config.get(f'remote "{remote.name}"', {})
+        if remote.url.startswith("hf://"):
+            hubs.append(_check_hub(remote.name, remote.url, options))
+        else:
+            _check_access(root, remote.name)
+    _check_registry_matches_files(root)
+
+    report = Report()
+    _dvc(root, "add", TRACKED_DIR)
+    for remote in selected:
+        log.info("Pushing to remote '%s' (%s) ...", remote.name, remote.url)
+        _dvc(root, "push", "-r", remote.name)
+        report.pushed.append(remote.name)
+    if mirror:
+        for hub in hubs:
+            report.mirrored[hub.remote] = mirror_to_hub(root, hub)
+    report.to_commit = _uncommitted(root, [dvcfiles.DVC_FILE, "dvc.yaml"])
+    return report
+
+
+def _check_hub(name: str, url: str, options: dict[str, str]) -> HubTarget:
+    from dvc_hf.fs import PUBLIC_HUB, _split_repo, hub_disables_xet
+
+    repo, _prefix = _split_repo(url[len("hf://") :].strip("/").removeprefix("models/"))
+    endpoint = (options.get("endpoint") or os.environ.get("HF_ENDPOINT") or PUBLIC_HUB).rstrip("/")
+    hub_disables_xet(endpoint)
+    from huggingface_hub import HfApi, get_token
+    from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError
+
+    token = options.get("token") or os.environ.get("HF_TOKEN") or get_token()
+    target = HubTarget(name, endpoint, token, repo.id, repo.type, options.get("revision") or "main")
+    where = f"remote '{name}' ({url} on {endpoint})"
+    if not token:
+        raise PublishError(
+            f"No Hugging Face token for {where}. Set HF_TOKEN, run `hf auth login`, or store one "
+            f"for this checkout only: `dvc remote modify --local {name} token hf_...`."
+        )
+    api = HfApi(endpoint=endpoint, token=token)
+    try:
+        who = api.whoami()
+    except (HfHubHTTPError, OSError) as exc:
+        raise PublishError(
+            f"The token for {where} was refused ({_first_line(exc)}). Check it and try again."
+        ) from None
+    role = who.get("auth", {}).get("accessToken", {}).get("role")
+    if role == "read":
+        raise PublishError(
+            f"The token for {where} is read-only. Publishing needs a token with write access."
+        )
+    try:
+        api.repo_info(repo.id, repo_type=repo.type)
+    except RepositoryNotFoundError:
+        if options.get("create_repo", "").lower() not in ("true", "1", "yes"):
+            raise PublishError(
+                f"The Hub repository {repo.id} of {where} does not exist or the token cannot see "
+                f"it. Create it, or let the push create it: `dvc remote modify {name} create_repo "
+                "true`."
+            ) from None
+    except (HfHubHTTPError, OSError) as exc:
+        raise PublishError(f"Cannot reach {where}: {_first_line(exc)}") from None
+    return target
+
+
+def _check_access(root: Path, name: str) -> None:
+    """Touch a non-Hub remote once (for S3: credentials and bucket) before any work."""
+    from dvc.repo import Repo
+
+    try:
+        with Repo(os.fspath(root)) as repo:
+            odb = repo.cloud.get_remote_odb(name)
+            odb.fs.exists(odb.path)
+    except Exception as exc:  # any failure here means the push would fail too
+        raise PublishError(
+            f"Cannot access remote '{name}': {_first_line(exc)}. Check its credentials "
+            "(for S3: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or `dvc remote modify --local`)."
+        ) from None
+
+
+def _check_registry_matches_files(root: Path) -> None:
+    registry = load_registry(root)
+    expected = set(unique_paths(registry))
+    base = root / TRACKED_DIR
+    if not base.is_dir():
+        raise RegistryError(f"{base} does not exist: put the checkpoint files there first.")
+    present = {
+        p.relative_to(root).as_posix()
+        for p in base.rglob("*")
+        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(base).parts)
+    }
+    extra, missing = sorted(present - expected), sorted(expected - present)
+    if extra or missing:
+        lines = [f"  {p}: no entry in dvc.yaml artifacts" for p in extra]
+        lines += [
+            f"  {p}: in dvc.yaml ({', '.join(a.name for a in registry.values() if a.path == p)}) "
+            "but no file"
+            for p in missing
+        ]
+        raise RegistryError(
+            "The registry and ckpts/ disagree; nothing was published:\n"
+            + "\n".join(lines)
+            + "\nAdd an entry for each new file (see CONTRIBUTING.md) and put each registered "
+            "file in place."
+        )
+
+
+def _dvc(root: Path, *args: str) -> None:
+    # The real CLI, so the maintainer sees DVC's own progress bars and messages.
+    proc = subprocess.run([sys.executable, "-m", "dvc", *args], cwd=root, check=False)
+    if proc.returncode != 0:
+        raise PublishError(
+            f"`dvc {' '.join(args)}` failed (exit {proc.returncode}); see its message above. "
+            "Objects already pushed stay on the remote; re-run to finish."
+        )
+
+
+def mirror_to_hub(root: Path, hub: HubTarget) -> str:
+    """One commit: every checkpoint at its readable path, plus README.md. Returns the commit URL."""
+    from huggingface_hub import CommitOperationAdd, HfApi
+
+    registry = load_registry(root)
+    ops = []
+    for path in unique_paths(registry):
+        readable = PurePosixPath(path).relative_to(TRACKED_DIR).as_posix()
+        ops.append(CommitOperationAdd(path_in_repo=readable, path_or_fileobj=str(root / path)))
+    manifest = dvcfiles.expected_md5s(root, dvcfiles.tracked_dir_md5(root), registry.values()) or {}
+    card = model_card(root, hub, registry, {op.path_in_repo: op for op in ops}, manifest)
+    ops.append(CommitOperationAdd(path_in_repo="README.md", path_or_fileobj=card.encode()))
+    api = HfApi(endpoint=hub.endpoint, token=hub.token)
+    info = api.create_commit(
+        hub.repo_id,
+        ops,
+        commit_message=f"Mirror checkpoints for DVC {dvcfiles.tracked_dir_md5(root)}",
+        repo_type=hub.repo_type,
+        revision=hub.revision,
+    )
+    return info.commit_url
+
+
+def model_card(
+    root: Path, hub: HubTarget, registry: dict[str, Any], ops: dict[str, Any], md5s: dict[str, str]
+) -> str:
+    lines = [
+        "---",
+        "tags: [checkpoints, dvc, chemeleon2]",
+        "---",
+        "",
+        f"# {hub.repo_id}",
+        "",
+        "Model checkpoints published with DVC. Each checkpoint is also stored under its readable "
+        "path, so it can be fetched without DVC:",
+        "",
+        "```python",
+        "from huggingface_hub import hf_hub_download",
+        f'hf_hub_download("{hub.repo_id}", "{next(iter(ops))}"'
+        + (f', repo_type="{hub.repo_type}")' if hub.repo_type != "model" else ")"),
+        "```",
+        "",
+        "With the code repository checked out, `get_checkpoint(NAME)` fetches and verifies by name.",
+        "`files/md5/...` holds the same bytes as DVC's content-addressed store; "
+        f"`{dvcfiles.DVC_FILE}` pins them (directory md5 `{dvcfiles.tracked_dir_md5(root)}`).",
+        "",
+        "| name | path | size | md5 | sha256 | description |",
+        "|---|---|---|---|---|---|",
+    ]
+    for artifact in registry.values():
+        readable = PurePosixPath(artifact.path).relative_to(TRACKED_DIR).as_posix()
+        info = ops[readable].upload_info
+        lines.append(
+            f"| {artifact.name} | `{readable}` | {info.size} | {md5s.get(artifact.path, '')} | "
+            f"{info.sha256.hex()} | {artifact.desc} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def _uncommitted(root: Path, paths: list[str]) -> list[str]:
+    proc = subprocess.run(
+        ["git", "status", "--porcelain", "--", *paths],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if proc.returncode != 0:
+        return list(paths)
+    return [line[3:].strip() for line in proc.stdout.splitlines() if line.strip()]
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
