@@ -206,7 +206,10 @@ def test_keep_alive_survives_an_error_with_unread_body(repo: str, local_hub: Loc
     conn.close()
 
 
-@pytest.mark.parametrize("path", ["/api/models/me/repo/tree/main/%2E%2E", "/nothing/here"])
+@pytest.mark.parametrize(
+    "path",
+    ["/api/models/me/repo/tree/main/%2E%2E", "/api/models/%2E%2E/%2E%2E", "/nothing/here"],
+)
 def test_unknown_routes_and_bad_paths_are_errors_not_crashes(
     repo: str, local_hub: LocalHub, path: str
 ) -> None:

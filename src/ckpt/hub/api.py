@@ -37,8 +37,13 @@ def repo_url(h: Handler, repo_type: str, repo_id: str) -> str:
     return f"{h.base_url}/{TYPE_PREFIX[repo_type]}{repo_id}"
 
 
+def valid_repo_id(repo_id: str) -> bool:
+    parts = repo_id.split("/")
+    return len(parts) == 2 and all(NAME_RE.fullmatch(p) and ".." not in p for p in parts)
+
+
 def open_repo(h: Handler, repo_type: str, repo_id: str, write: bool = False) -> Repo:
-    repo = h.server.store.get(repo_type, repo_id)
+    repo = h.server.store.get(repo_type, repo_id) if valid_repo_id(repo_id) else None
     if repo is None:
         raise repo_not_found(401 if h.caller.token is None and h.server.auth.tokens else 404)
     h.repo_key = f"{repo_type}s/{repo_id}"
@@ -80,12 +85,10 @@ def create_repo(h: Handler) -> None:
     repo_type = body.get("type") or "model"
     if repo_type not in TYPE_PREFIX:
         raise bad_request(f"Invalid repo type: {repo_type!r}")
-    name, namespace = body.get("name"), body.get("organization") or h.caller.name
-    for part in (name, namespace):
-        if not isinstance(part, str) or not NAME_RE.fullmatch(part) or ".." in part:
-            raise bad_request(f"Invalid repo name: {namespace}/{name}")
+    repo_id = f"{body.get('organization') or h.caller.name}/{body.get('name')}"
+    if not valid_repo_id(repo_id):
+        raise bad_request(f"Invalid repo name: {repo_id}")
     h.server.auth.check_write(h.caller)
-    repo_id = f"{namespace}/{name}"
     h.repo_key = f"{repo_type}s/{repo_id}"
     private = body.get("visibility") == "private" or body.get("private") is True
     url = repo_url(h, repo_type, repo_id)

@@ -281,6 +281,10 @@ class Handler(BaseHTTPRequestHandler):
                 raise DroppedConnection
 
     def send_error_response(self, e: HubHTTPError) -> None:
+        if self.status:  # a response is already under way: cutting it short is all that is left
+            self.dropped = True
+            self.close_connection = True
+            return
         message = e.message.replace("\r", " ").replace("\n", " ")
         headers = {"X-Error-Message": message.encode("latin-1", "replace").decode("latin-1")}
         if e.code:
