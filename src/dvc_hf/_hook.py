@@ -2,14 +2,20 @@
 
 DVC has no plugin entry point for filesystems (treeverse/dvc#10835): schemes live in
 ``dvc_objects.fs.known_implementations`` and ``dvc.config_schema.REMOTE_SCHEMAS``. This module puts
-a finder on ``sys.meta_path`` that patches those two modules right after they are first imported,
-then removes itself. It imports nothing but ``sys`` so that every Python start stays cheap; the
+a finder on ``sys.meta_path`` that patches those two modules (and wraps two dvc-data functions,
+see ``dvc_hf.seams``) right after they are first imported, then removes itself. It imports nothing but ``sys`` so that every Python start stays cheap; the
 patching code (``dvc_hf.registry``) is imported only when dvc itself is being imported.
 """
 
 import sys
 
-_TARGETS = ("dvc_objects.fs", "dvc.config_schema")
+# The scheme registries, and the dvc-data functions that bracket a push / gc (see seams.py).
+_TARGETS = (
+    "dvc_objects.fs",
+    "dvc.config_schema",
+    "dvc_data.hashfile.transfer",
+    "dvc_data.hashfile.gc",
+)
 
 
 class _PatchAfterImport:

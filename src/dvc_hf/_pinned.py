@@ -8,7 +8,7 @@ module imports huggingface_hub and is only imported when an hf:// remote is used
 from dataclasses import dataclass
 from typing import Any
 
-from huggingface_hub import HfFileSystem, constants
+from huggingface_hub import HfFileSystem, constants, hf_hub_url
 from huggingface_hub.hf_file_system import HfFileSystemResolvedRepositoryPath
 
 
@@ -36,4 +36,16 @@ class PinnedHfFileSystem(HfFileSystem):
             resolved.revision,
             resolved.path_in_repo,
             _raw_revision=resolved._raw_revision,
+        )
+
+    def url(self, path: str) -> str:
+        # dvc_hf.fs opens only paths it has checked are files: skip HfFileSystem's isdir() probe,
+        # a listing of the parent folder for every file read.
+        resolved = self.resolve_path(path)
+        return hf_hub_url(
+            resolved.repo_id,
+            resolved.path_in_repo,
+            repo_type=resolved.repo_type,
+            revision=resolved.revision,
+            endpoint=self.endpoint,
         )

@@ -8,6 +8,7 @@ staged and committed in few commits (see ``dvc_hf.commits``); existence checks u
 
 from __future__ import annotations
 
+import errno
 import os
 import threading
 from collections.abc import Iterator
@@ -197,30 +198,41 @@ class HfFileSystem(FileSystem):
         return result
 
     def _exists(self, paths: list[str]) -> list[bool]:
-        from huggingface_hub.errors import RepositoryNotFoundError, RevisionNotFoundError
-
         by_repo: dict[RepoRef, list[str]] = {}
         for p in paths:
             repo, in_repo = self.locate(p)
             by_repo.setdefault(repo, []).append(in_repo)
-        found: set[tuple[RepoRef, str]] = set()
+        found: set[str] = set()
         for repo, in_repo in by_repo.items():
-            unique = sorted(set(in_repo))
-            if "" in unique:  # the repository root itself
-                found.add((repo, ""))
-                unique.remove("")
-            for start in range(0, len(unique), PATHS_INFO_BATCH):
-                batch = unique[start : start + PATHS_INFO_BATCH]
-                try:
-                    infos = self.api.get_paths_info(
-                        repo.id, batch, repo_type=repo.type, revision=self.revision
-                    )
-                except (RepositoryNotFoundError, RevisionNotFoundError) as exc:
-                    if self.create_repo:  # the first push will create it: nothing is there yet
-                        break
-                    raise self.missing_repo_error(repo, exc) from None
-                found.update((repo, info.path) for info in infos)
-        return [self.locate(p) in found for p in paths]
+            found.add(repo.root)  # the repository root itself
+            found.update(e["name"] for e in self._paths_info(repo, sorted(set(in_repo) - {""})))
+        return [self._strip_protocol(p) in found for p in paths]
+
+    def _paths_info(self, repo: RepoRef, in_repo: list[str]) -> list[dict[str, Any]]:
+        """Entries (HfFileSystem's dict shape) for the paths that exist, in batches of 1000."""
+        from huggingface_hub.errors import RepositoryNotFoundError, RevisionNotFoundError
+
+        entries = []
+        for start in range(0, len(in_repo), PATHS_INFO_BATCH):
+            try:
+                infos = self.api.get_paths_info(
+                    repo.id,
+                    in_repo[start : start + PATHS_INFO_BATCH],
+                    repo_type=repo.type,
+                    revision=self.revision,
+                )
+            except (RepositoryNotFoundError, RevisionNotFoundError) as exc:
+                if self.create_repo:  # the first push will create it: nothing is there yet
+                    return []
+                raise self.missing_repo_error(repo, exc) from None
+            for info in infos:
+                name = f"{repo.root}/{info.path}"
+                if getattr(info, "blob_id", None) is None:  # a folder
+                    entries.append({"name": name, "size": 0, "type": "directory"})
+                else:
+                    entries.append({"name": name, "size": info.size, "type": "file",
+                                    "blob_id": info.blob_id, "etag": info.blob_id})  # fmt: skip
+        return entries
 
     # --- reads -----------------------------------------------------------------------------
     def get_file(self, from_info: str, to_info: str, callback=DEFAULT_CALLBACK, **kwargs) -> None:
@@ -252,10 +264,35 @@ class HfFileSystem(FileSystem):
         return entry
 
     def info(self, path, *args: Any, **kwargs: Any):  # type: ignore[override]
-        result = super().info(path, *args, **kwargs)
-        if isinstance(result, list):
-            return [self._with_etag(entry) for entry in result]
-        return self._with_etag(result)
+        if not isinstance(path, str):
+            return [self._with_etag(e) for e in super().info(path, *args, **kwargs)]
+        # One paths-info call; HfFileSystem.info lists the parent folder (and its parents when
+        # the object is missing).
+        repo, in_repo = self.locate(path)
+        if not in_repo:
+            return {"name": path, "size": 0, "type": "directory"}
+        [entry] = self._paths_info(repo, [in_repo]) or [None]
+        if entry is None:
+            raise FileNotFoundError(errno.ENOENT, "not on the Hub", self.unstrip_protocol(path))
+        return entry
+
+    def open(self, path, mode: str = "r", **kwargs: Any):  # type: ignore[override]
+        if "r" in mode and "size" not in kwargs:
+            # Known size = HfFileSystemFile skips its own info() (a listing of the parent).
+            kwargs["size"] = self.info(path)["size"]
+        return super().open(path, mode, **kwargs)
+
+    def isfile(self, path) -> bool:
+        try:
+            return self.info(path)["type"] == "file"
+        except FileNotFoundError:
+            return False
+
+    def isdir(self, path) -> bool:
+        try:
+            return self.info(path)["type"] == "directory"
+        except FileNotFoundError:
+            return False
 
     def ls(self, path, detail=False, **kwargs):  # type: ignore[override]
         entries = self.fs.ls(path, detail=detail, **kwargs)

@@ -67,7 +67,24 @@ def _patch_schema(module: ModuleType) -> None:
         compiled.memory.clear()
 
 
-_PATCHERS = {"dvc_objects.fs": _patch_fs, "dvc.config_schema": _patch_schema}
+def _wrap_transfer(module: ModuleType) -> None:
+    from .seams import wrap_transfer
+
+    wrap_transfer(module)
+
+
+def _wrap_gc(module: ModuleType) -> None:
+    from .seams import wrap_gc
+
+    wrap_gc(module)
+
+
+_PATCHERS = {
+    "dvc_objects.fs": _patch_fs,
+    "dvc.config_schema": _patch_schema,
+    "dvc_data.hashfile.transfer": _wrap_transfer,
+    "dvc_data.hashfile.gc": _wrap_gc,
+}
 
 
 def patch(fullname: str, module: ModuleType) -> None:

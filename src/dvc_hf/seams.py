@@ -9,18 +9,19 @@ time, so wrapping them brackets the whole operation: stage while DVC runs, commi
 from __future__ import annotations
 
 import functools
+import sys
 import threading
+from types import ModuleType
 from typing import Any
 
 _lock = threading.Lock()
-_installed = False
 
 
 def _hf_fs(odb: Any):
-    from .fs import HfFileSystem
-
+    # Only an hf:// remote can have dvc_hf.fs loaded; avoid importing it for other remotes.
+    fs_module = sys.modules.get("dvc_hf.fs")
     fs = getattr(odb, "fs", None)
-    return fs if isinstance(fs, HfFileSystem) else None
+    return fs if fs_module is not None and isinstance(fs, fs_module.HfFileSystem) else None
 
 
 def _wrap_do_transfer(original):
@@ -72,12 +73,26 @@ def _wrap_gc(original):
     return gc
 
 
+def _mark(wrapper):
+    wrapper.__dvc_hf__ = True
+    return wrapper
+
+
+def wrap_transfer(module: ModuleType) -> None:
+    if not getattr(module._do_transfer, "__dvc_hf__", False):
+        module._do_transfer = _mark(_wrap_do_transfer(module._do_transfer))
+
+
+def wrap_gc(module: ModuleType) -> None:
+    if not getattr(module.gc, "__dvc_hf__", False):
+        module.gc = _mark(_wrap_gc(module.gc))
+
+
 def install() -> None:
-    """Wrap the dvc-data seams once per process (idempotent)."""
-    global _installed
+    """Wrap the dvc-data seams now (idempotent). The start-up hook normally did it already, as
+    the modules were imported: ``dvc gc`` binds ``gc`` to a local name before any remote exists,
+    so wrapping it when the first hf:// remote is built would be too late for that run."""
     with _lock:
-        if _installed:
-            return
         from dvc_data.hashfile import gc, transfer
 
         missing = [
@@ -93,6 +108,5 @@ def install() -> None:
                 f"this dvc-data has no {', '.join(missing)}; "
                 + (dvc_version_problem() or "dvc-hf needs dvc >=3.50,<4")
             )
-        transfer._do_transfer = _wrap_do_transfer(transfer._do_transfer)
-        gc.gc = _wrap_gc(gc.gc)
-        _installed = True
+        wrap_transfer(transfer)
+        wrap_gc(gc)

@@ -17,7 +17,11 @@ from huggingface_hub import HfApi
 
 def hub_requests(hub: LocalHub, repo_id: str, since: int = 0, **match) -> list[dict]:
     """Logged requests about one repo (the log is per hub, repos share it)."""
-    return [r for r in hub.requests(**match)[since:] if f"/{repo_id}" in r["path"]]
+    return [
+        r
+        for r in hub.requests()[since:]
+        if f"/{repo_id}" in r["path"] and all(r.get(k) == v for k, v in match.items())
+    ]
 
 
 def use_remote(cli: DvcCli, hub: LocalHub, repo_id: str, *options: tuple[str, str]) -> None:
@@ -100,14 +104,23 @@ def test_bad_urls_and_options_say_what_to_do(dvc_cli: DvcCli, shared_hub: LocalH
 
 def test_start_up_hook_imports_nothing_heavy():
     code = (
-        "import sys; before = sorted(m for m in sys.modules if m.split('.')[0] in "
-        "('dvc', 'dvc_objects', 'huggingface_hub', 'dvc_hf'));"
-        "import dvc_objects.fs, dvc.config_schema as cs;"
-        "print(before); print('hf' in dvc_objects.fs.known_implementations, 'hf' in "
-        "cs.REMOTE_SCHEMAS); print(any(type(f).__module__ == 'dvc_hf._hook' for f in sys.meta_path))"
+        "import sys; print(sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('dvc', 'dvc_objects', 'dvc_data', 'huggingface_hub', 'dvc_hf')));"
+        "import dvc.config_schema as cs, dvc_objects.fs as fs;"
+        "import dvc_data.hashfile.gc as gc, dvc_data.hashfile.transfer as tr;"
+        "print('hf' in fs.known_implementations, 'hf' in cs.REMOTE_SCHEMAS);"
+        "print(gc.gc.__dvc_hf__, tr._do_transfer.__dvc_hf__);"
+        "print(any(type(f).__module__ == 'dvc_hf._hook' for f in sys.meta_path));"
+        "print('huggingface_hub' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.splitlines() == ["['dvc_hf', 'dvc_hf._hook']", "True True", "False"]
+    assert out.stdout.splitlines() == [
+        "['dvc_hf', 'dvc_hf._hook']",
+        "True True",
+        "True True",
+        "False",
+        "False",
+    ]
 
 
 def test_unsupported_dvc_version_is_named(monkeypatch):
