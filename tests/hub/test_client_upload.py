@@ -50,6 +50,13 @@ def test_upload_small_regular_and_large_lfs(api: HfApi, repo: str, tmp_path: Pat
     assert siblings["notes/hello.txt"].blob_id == files["notes/hello.txt"].blob_id
 
 
+def test_readme_goes_through_yaml_validation(api: HfApi, repo: str, local_hub: LocalHub) -> None:
+    card = b"---\nlicense: mit\n---\n# Model\n"
+    api.upload_file(path_or_fileobj=card, path_in_repo="README.md", repo_id=repo)
+    assert local_hub.count(kind="validate-yaml", status=200) == 1
+    assert api.list_repo_files(repo) == [".gitattributes", "README.md"]
+
+
 def test_unchanged_file_is_not_committed_again(api: HfApi, repo: str, local_hub: LocalHub) -> None:
     api.upload_file(path_or_fileobj=b"same", path_in_repo="a.txt", repo_id=repo)
     api.upload_file(path_or_fileobj=b"same", path_in_repo="a.txt", repo_id=repo)

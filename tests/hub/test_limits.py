@@ -23,6 +23,7 @@ def test_129th_commit_in_an_hour_gets_429(api: HfApi, repo: str, local_hub: Loca
     assert "rate limit for repository commits (128 per hour)" in str(e.value)
     assert int(response.headers["Retry-After"]) > 0
     assert local_hub.commits(repo) == 128
+    assert len(api.list_repo_commits(repo)) == 129  # + the initial commit, over 3 Link pages
     # The limit is per repository.
     api.create_repo("me/other")
     _commit(api, "me/other", 0)
