@@ -25,11 +25,13 @@ Set CKPT_REPO to use a checkout other than the one containing the current direct
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.WARNING if args.quiet else logging.INFO,
-        format="%(message)s",
-        stream=sys.stderr,
-    )
+    # Our own messages at INFO; other libraries' (httpx logs every request at INFO) stay quiet.
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    log = logging.getLogger("ckpt")
+    log.addHandler(handler)
+    log.setLevel(logging.WARNING if args.quiet else logging.INFO)
+    log.propagate = False
     if not hasattr(args, "func"):
         parser.print_help()
         return EXIT_USAGE
