@@ -58,6 +58,7 @@ def test_next_n_failures_then_success(api: HfApi, repo: str, local_hub: LocalHub
     assert local_hub.faults()[0]["fired"] == 1
 
 
+@pytest.mark.slow  # two client back-offs of 1 s and 2 s
 def test_lfs_upload_retried_after_5xx_and_dropped_body(
     api: HfApi, repo: str, local_hub: LocalHub
 ) -> None:
