@@ -26,10 +26,15 @@ _DVC_LOCK_PATIENCE = 120.0
 
 
 def pull(root: Path, artifacts: Sequence[Artifact]) -> str:
-    """Fetch into the cache and check out; returns the name of the remote that served."""
-    remotes = dvcfiles.remotes(root)
+    """Fetch into the cache if needed and check out; returns the remote that served (or "cache")."""
     paths = [a.path for a in artifacts]
     names = " ".join(a.name for a in artifacts)
+    if not _missing_objects(root, artifacts):
+        # Already in the DVC cache (a shared cache on a cluster, or a deleted workspace file).
+        _checkout(root, paths)
+        log.info("Checked out %s from the DVC cache.", names)
+        return "cache"
+    remotes = dvcfiles.remotes(root)
     if not remotes:
         raise CheckpointUnavailable(
             f"Cannot fetch {names}: no DVC remote is configured in {root / '.dvc' / 'config'}. "
