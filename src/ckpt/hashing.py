@@ -1,15 +1,14 @@
 """File hashing: md5 (what DVC records) and sha256 (what the Hub's LFS records).
 
 Reads are 1 MiB into one reused buffer; hashlib releases the GIL on large updates, so hashing
-several files from a thread pool uses every core.
+several files from a thread pool uses every core. ``ckpt`` imports this module on the warm path,
+where nothing is hashed: hashlib and the thread pool are imported when first used.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from ckpt.errors import ChecksumMismatch
@@ -19,6 +18,8 @@ CHUNK = 1 << 20
 
 def file_digest(path: str | os.PathLike[str], algorithm: str = "md5") -> str:
     """Hex digest of a file's bytes."""
+    import hashlib
+
     digest = hashlib.new(algorithm)
     buf = bytearray(CHUNK)
     view = memoryview(buf)
@@ -29,6 +30,8 @@ def file_digest(path: str | os.PathLike[str], algorithm: str = "md5") -> str:
 
 
 def md5_bytes(data: bytes) -> str:
+    import hashlib
+
     return hashlib.md5(data).hexdigest()
 
 
@@ -59,6 +62,8 @@ def hash_many(
     on_done: Callable[[Path, str], None] | None = None,
 ) -> dict[Path, str]:
     """Hash files in parallel across cores; ``on_done`` is called as each one finishes."""
+    from concurrent.futures import ThreadPoolExecutor
+
     paths = list(paths)
     result: dict[Path, str] = {}
     workers = max(1, min(len(paths), jobs or os.cpu_count() or 1))

@@ -9,11 +9,10 @@ the result against the md5 DVC recorded, stamp it.
 
 from __future__ import annotations
 
-import logging
 import os
-import shutil
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ckpt import dvcfiles, stamps
 from ckpt.errors import CheckpointSkipped, ChecksumMismatch
@@ -25,7 +24,8 @@ from ckpt.registry import (
     lookup,
 )
 
-log = logging.getLogger("ckpt")
+if TYPE_CHECKING:
+    import logging
 
 _TRUE = {"1", "true", "yes", "on"}
 
@@ -115,7 +115,7 @@ def _verify_present(root: Path, wanted: dict[str, Artifact], dir_md5: str) -> li
     for path in present:
         if path not in good:
             where = quarantine(root, path, actual[path])
-            log.warning(
+            _log().warning(
                 "%s does not match the md5 DVC recorded (expected %s, got %s); moved it to %s "
                 "and fetching a fresh copy.",
                 path,
@@ -168,6 +168,15 @@ def quarantine(root: Path, path: str, md5: str) -> Path:
     try:
         os.replace(root / path, dest)
     except OSError:
+        import shutil
+
         shutil.move(root / path, dest)
     stamps.update(root, {path: None})
     return dest
+
+
+def _log() -> logging.Logger:
+    # logging costs ~5 ms of imports; the warm path never logs, so it is imported on first use.
+    import logging
+
+    return logging.getLogger("ckpt")
