@@ -26,4 +26,4 @@ os.environ.update(
 for _var in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "CKPT_REPO", "HF_ENDPOINT"):
     os.environ.pop(_var, None)
 
-pytest_plugins = ["pytester", "helpers.project", "helpers.hub"]
+pytest_plugins = ["pytester", "helpers.project", "helpers.hub", "helpers.s3"]
