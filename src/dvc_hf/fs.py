@@ -9,6 +9,7 @@ staged and committed in few commits (see ``dvc_hf.commits``); existence checks u
 from __future__ import annotations
 
 import errno
+import io
 import os
 import threading
 from collections.abc import Iterator
@@ -23,7 +24,7 @@ from fsspec.callbacks import DEFAULT_CALLBACK
 from funcy import wrap_prop
 
 from . import seams
-from .commits import Staging
+from .commits import DIR_SUFFIX, Staging
 
 PUBLIC_HUB = "https://huggingface.co"
 # HfApi.get_paths_info answers up to 1000 paths per call (the Hub returns 413 above that).
@@ -123,6 +124,7 @@ class HfFileSystem(FileSystem):
                     f"commit. Run `dvc remote modify <name> --unset {unsupported}`."
                 )
         self._staging: Staging | None = None
+        self._manifests: dict[str, bytes] = {}
         self._staging_lock = threading.Lock()
         seams.install()
 
@@ -277,10 +279,23 @@ class HfFileSystem(FileSystem):
         return entry
 
     def open(self, path, mode: str = "r", **kwargs: Any):  # type: ignore[override]
-        if "r" in mode and "size" not in kwargs:
+        if "r" not in mode:
+            return super().open(path, mode, **kwargs)
+        if not path.endswith(DIR_SUFFIX):
             # Known size = HfFileSystemFile skips its own info() (a listing of the parent).
-            kwargs["size"] = self.info(path)["size"]
-        return super().open(path, mode, **kwargs)
+            kwargs.setdefault("size", self.info(path)["size"])
+            return super().open(path, mode, **kwargs)
+        # DVC reads a remote .dir manifest several times per command; it is named by its md5,
+        # so one download per filesystem instance is enough.
+        with self._staging_lock:
+            data = self._manifests.get(path)
+        if data is None:
+            with super().open(path, "rb", size=self.info(path)["size"]) as fobj:
+                data = fobj.read()
+            with self._staging_lock:
+                self._manifests[path] = data
+        fobj = io.BytesIO(data)
+        return fobj if "b" in mode else io.TextIOWrapper(fobj, kwargs.get("encoding"))
 
     def isfile(self, path) -> bool:
         try:

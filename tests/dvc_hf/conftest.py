@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from dvc.testing.fixtures import *  # noqa: F403
 from helpers.hub import LocalHub, hub_factory, local_hub  # noqa: F401
+from helpers.s3 import moto_server, s3_server  # noqa: F401
 from hf_cloud import HfCloud
 from huggingface_hub import HfApi
 

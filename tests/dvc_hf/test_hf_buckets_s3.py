@@ -9,7 +9,7 @@ to configure https://s3.hf.co.
 import shutil
 
 from conftest import DvcCli
-from helpers.s3 import FAKE_KEY_ID, FAKE_SECRET, S3Server, moto_server, s3_server  # noqa: F401
+from helpers.s3 import FAKE_KEY_ID, FAKE_SECRET, S3Server
 
 
 def test_bucket_through_s3_gateway_with_dvc_s3(dvc_cli: DvcCli, s3_server: S3Server):
