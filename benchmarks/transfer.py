@@ -1,0 +1,298 @@
+"""#3, #4, #5 and #8: moving checkpoints between a checkout and the local Hub, against the
+huggingface_hub client doing the same with the same files."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import time
+from collections import Counter
+
+from benchmarks.fixtures import Bench, Project
+from benchmarks.harness import (
+    CKPT,
+    DVC,
+    PYTHON,
+    Measure,
+    Result,
+    fmt_ratio,
+    fmt_size,
+    paired_ratio,
+    rounds,
+    timed,
+)
+
+
+def _snapshot_code(repo_id: str, cache_dir: str) -> str:
+    return (
+        "from huggingface_hub import snapshot_download; "
+        f"snapshot_download({repo_id!r}, repo_type='dataset', cache_dir={cache_dir!r}, token=False)"
+    )
+
+
+def cold_pull_cases(bench: Bench, project: Project, names: list[str] | None = None):  # type: ignore[no-untyped-def]
+    """``ckpt pull`` in a fresh clone, and snapshot_download of the same repo into an empty
+    cache; each case cleans up after itself, untimed."""
+
+    def ours() -> float:
+        clone = bench.clone(project)
+        try:
+            return timed([CKPT, "-q", "pull", *(names or [])], clone.root, clone.env)
+        finally:
+            shutil.rmtree(clone.root.parent, ignore_errors=True)
+
+    def dvc_pull() -> float:
+        clone = bench.clone(project)
+        try:
+            return timed([DVC, "pull", "-q"], clone.root, clone.env)
+        finally:
+            shutil.rmtree(clone.root.parent, ignore_errors=True)
+
+    def snapshot() -> float:
+        with bench.scratch("snapshot") as cache:
+            code = _snapshot_code(project.repo_id, str(cache))
+            return timed([PYTHON, "-c", code], cache, bench.env(cache / "hf-home"))
+
+    return ours, dvc_pull, snapshot
+
+
+def bench_cold_pull(bench: Bench) -> Result:
+    """#3: everything published, nothing local."""
+    s = bench.scale
+    project = bench.published()
+    total = s.ckpt_count * s.ckpt_size
+    result = Result(
+        3, f"cold pull of {s.ckpt_count} checkpoints, {fmt_size(total)} in all, from the local "
+        "Hub, verified",
+        "huggingface_hub snapshot_download of the same files from the same Hub (no md5 check)",
+    )  # fmt: skip
+    ours, dvc_pull, snapshot = cold_pull_cases(bench, project)
+    cases = {
+        "ckpt pull (DVC fetch + checkout + md5 verify + stamps)": ours,
+        "snapshot_download (same objects, no check)": snapshot,
+        "dvc pull alone (no verify)": dvc_pull,
+    }
+    result.measures = [Measure(k, v) for k, v in rounds(cases, s.runs).items()]
+    mine = result.measures[0]
+    for m in result.measures[1:]:
+        m.note = f"ours takes {fmt_ratio(paired_ratio(mine, m))} its time"
+    ratio = paired_ratio(mine, result.measures[1])
+    result.target("<= 1.15x snapshot_download's wall time", fmt_ratio(ratio), ratio <= 1.15)
+    result.notes.append(
+        f"Both in fresh processes (imports included), {s.runs} rounds, medians. The Hub serves "
+        "from its blob store, in the page cache; each run starts from an empty DVC cache / HF cache."
+    )
+    return result
+
+
+def push_source(bench: Bench) -> Project:
+    """A maintainer's checkout with the checkpoints plus ``small_count`` small objects, added to
+    DVC but not pushed."""
+    s = bench.scale
+
+    def build() -> Project:
+        files = {f"bench/ckpt_{i}.ckpt": s.ckpt_size for i in range(s.ckpt_count)}
+        files |= {f"small/obj_{i:04d}.bin": s.small_size for i in range(s.small_count)}
+        names = {f"ckpt_{i}": f"ckpts/bench/ckpt_{i}.ckpt" for i in range(s.ckpt_count)}
+        return bench.project("pushsrc", files, names, push=False)
+
+    return bench.shared("pushsrc", build)
+
+
+def _commits(bench: Bench, hub) -> int:  # type: ignore[no-untyped-def]
+    return sum(r["kind"] == "commit" and r["status"] == 200 for r in bench.requests_since(0, hub))
+
+
+def bench_push(bench: Bench) -> Result:
+    """#4: a maintainer publishes; each round pushes into a fresh Hub (nothing stored yet)."""
+    s = bench.scale
+    project = push_source(bench)
+    total = s.ckpt_count * s.ckpt_size
+    result = Result(
+        4, f"push of the same {fmt_size(total)} plus {s.small_count:,} small objects "
+        f"({fmt_size(s.small_size)} each)",
+        "HfApi.upload_folder of the same tree",
+    )  # fmt: skip
+    commits: dict[str, list[int]] = {"dvc": [], "hf": []}
+
+    def ours() -> float:
+        with bench.fresh_hub("push-hub") as hub:
+            repo_id = bench.repo_id("pushed")
+            project.use_repo(repo_id)
+            project.dvc("remote", "modify", "hf", "endpoint", hub.url)
+            elapsed = timed([DVC, "push", "-q"], project.root, bench.env(hub=hub))
+            commits["dvc"].append(_commits(bench, hub))
+            return elapsed
+
+    def upload_folder() -> float:
+        with bench.fresh_hub("upload-hub") as hub, bench.scratch("hf-home") as home:
+            repo_id = bench.repo_id("uploaded")
+            code = (
+                "from huggingface_hub import HfApi; api = HfApi(token=False); "
+                f"api.create_repo({repo_id!r}, repo_type='dataset'); "
+                f"api.upload_folder(folder_path={str(project.root / 'ckpts')!r}, "
+                f"repo_id={repo_id!r}, repo_type='dataset')"
+            )
+            elapsed = timed([PYTHON, "-c", code], home, bench.env(home, hub=hub))
+            commits["hf"].append(_commits(bench, hub))
+            return elapsed
+
+    cases = {"dvc push (hf:// remote)": ours, "HfApi.upload_folder": upload_folder}
+    result.measures = [Measure(k, v) for k, v in rounds(cases, s.runs).items()]
+    mine, theirs = result.measures
+    ratio = paired_ratio(mine, theirs)
+    theirs.note = f"ours takes {fmt_ratio(ratio)} its time; {max(commits['hf'])} commit(s)"
+    mine.note = f"{max(commits['dvc'])} commit(s)"
+    result.target("<= 2 commits", f"{max(commits['dvc'])} commit(s)", max(commits["dvc"]) <= 2)
+    result.target("<= 1.2x upload_folder's wall time", fmt_ratio(ratio), ratio <= 1.2)
+    result.notes.append(
+        "Each run pushes into a fresh local Hub (empty blob store), so no upload is skipped as "
+        "already stored. Both hash the large files with sha256 for LFS; DVC's md5s were computed "
+        "by `dvc add` beforehand, untimed."
+    )
+    # Leave the project pointing at the shared hub for #5.
+    project.use_repo(bench.repo_id("pushsrc"))
+    project.dvc("remote", "modify", "hf", "endpoint", bench.hub.url)
+    return result
+
+
+def bench_status(bench: Bench) -> Result:
+    """#5: is everything pushed? Counted in HTTP requests, as the Hub rate-limits them."""
+    s = bench.scale
+    project = push_source(bench)
+    bench.shared("pushsrc-pushed", lambda: project.dvc("push", "-q"))
+    objects = s.ckpt_count + s.small_count
+    result = Result(
+        5, f"`dvc status -c` with {objects:,} objects on the remote",
+        "naive per-folder listing (HfFileSystem.exists per object)",
+    )  # fmt: skip
+    counts: dict[str, list[int]] = {}
+
+    def counted(label: str, action) -> float:  # type: ignore[no-untyped-def]
+        mark = bench.log_mark()
+        start = time.perf_counter()
+        action()
+        elapsed = time.perf_counter() - start
+        counts.setdefault(label, []).append(len(bench.requests_since(mark)))
+        return elapsed
+
+    def status(fresh_index: bool):  # type: ignore[no-untyped-def]
+        def action() -> None:
+            env = dict(project.env)
+            if fresh_index:  # DVC's remote index lives in the site cache dir
+                env["DVC_SITE_CACHE_DIR"] = str(bench.path("site-cache"))
+            out = subprocess.run(
+                [DVC, "status", "-c"], cwd=project.root, env=env, capture_output=True, text=True
+            )
+            if out.returncode != 0 or "in sync" not in out.stdout:
+                raise RuntimeError(f"dvc status -c: {out.stdout}{out.stderr}")
+
+        return action
+
+    manifest = _object_paths(project)
+
+    def naive() -> None:
+        from huggingface_hub import HfFileSystem
+
+        fs = HfFileSystem(endpoint=bench.hub.url, token=False, skip_instance_cache=True)
+        base = f"datasets/{project.repo_id}"
+        missing = [p for p in manifest if not fs.exists(f"{base}/{p}")]
+        if missing:
+            raise RuntimeError(f"naive check missed {len(missing)} objects")
+
+    labels = {
+        "dvc status -c (fresh clone of DVC's remote index)": status(True),
+        "dvc status -c (remote index kept from the push)": status(False),
+        "HfFileSystem.exists per object": naive,
+    }
+    cases = {k: (lambda k=k, a=a: counted(k, a)) for k, a in labels.items()}
+    result.measures = [Measure(k, v) for k, v in rounds(cases, s.runs).items()]
+    for m in result.measures:
+        m.note = f"{max(counts[m.label])} HTTP requests"
+    worst = max(max(counts[k]) for k in list(labels)[:2])
+    naive_n = max(counts["HfFileSystem.exists per object"])
+    result.target("<= 4 HTTP requests", f"{worst} (naive: {naive_n})", worst <= 4)
+    result.notes.append(
+        "HTTP requests counted in the local Hub's request log; time includes process start-up "
+        "for dvc and none for the in-process naive check."
+    )
+    return result
+
+
+def _object_paths(project: Project) -> list[str]:
+    """Every object DVC pushed for ckpts/, as paths inside the Hub repo."""
+    from ckpt import dvcfiles
+
+    dir_md5 = dvcfiles.tracked_dir_md5(project.root)
+    manifest = dvcfiles.load_manifest(project.root, dir_md5) or {}
+    return [f"files/md5/{m[:2]}/{m[2:]}" for m in [dir_md5, *manifest.values()]]
+
+
+def bench_concurrent(bench: Bench) -> Result:
+    """#8: N processes want the same missing checkpoint at once (pytest-xdist workers, jobs)."""
+    s = bench.scale
+    project = bench.published()
+    n = s.concurrency
+    code = "from ckpt import get_checkpoint; get_checkpoint('ckpt_0')"
+    result = Result(
+        8, f"{n} processes asking for the same missing checkpoint ({fmt_size(s.ckpt_size)}) at once",
+        "1 process",
+    )  # fmt: skip
+    gets: dict[str, list[Counter[str]]] = {}
+
+    def case(procs: int):  # type: ignore[no-untyped-def]
+        def go() -> float:
+            clone = bench.clone(project)
+            mark = bench.log_mark()
+            try:
+                start = time.perf_counter()
+                running = [
+                    subprocess.Popen([PYTHON, "-c", code], cwd=clone.root, env=clone.env,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                    for _ in range(procs)
+                ]  # fmt: skip
+                errors = [p.communicate()[1] for p in running]
+                elapsed = time.perf_counter() - start
+                if any(p.returncode for p in running):
+                    raise RuntimeError(b"\n".join(errors).decode(errors="replace")[-3000:])
+            finally:
+                shutil.rmtree(clone.root.parent, ignore_errors=True)
+            resolves = [
+                r["path"].rsplit("/resolve/main/", 1)[-1]
+                for r in bench.requests_since(mark)
+                if r["kind"] == "resolve" and r["method"] == "GET"
+            ]
+            gets.setdefault(str(procs), []).append(Counter(resolves))
+            return elapsed
+
+        return go
+
+    cases = {f"{n} processes": case(n), "1 process": case(1)}
+    result.measures = [Measure(k, v) for k, v in rounds(cases, s.runs).items()]
+    many, one = result.measures
+    ratio = paired_ratio(many, one)
+
+    def worst(procs: int, dirs: bool) -> int:
+        return max(
+            (c for counter in gets[str(procs)] for p, c in counter.items()
+             if p.endswith(".dir") == dirs),
+            default=0,
+        )  # fmt: skip
+
+    objects_n, dirs_n, dirs_1 = worst(n, False), worst(n, True), worst(1, True)
+    many.note = (
+        f"{fmt_ratio(ratio)} the 1-process time; max GETs per object {objects_n}, "
+        f"of the .dir {dirs_n}"
+    )
+    one.note = f"max GETs per object {worst(1, False)}, of the .dir {dirs_1}"
+    result.target(
+        "one transfer per object",
+        f"checkpoint object: {objects_n} GET(s); .dir: {dirs_n} ({dirs_1} with 1 process)",
+        objects_n == 1 and dirs_n <= dirs_1,
+    )
+    result.target("wall <= 1.3x one process", fmt_ratio(ratio), ratio <= 1.3)
+    result.notes.append(
+        f"All {n} processes start together in a fresh clone; wall = first start to last exit. "
+        "Transfers are the Hub's logged GETs per object path."
+    )
+    return result
