@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -100,7 +101,26 @@ def _missing_objects(root: Path, artifacts: Sequence[Artifact]) -> list[str]:
 
 
 def _checkout(root: Path, paths: Sequence[str]) -> None:
-    _with_repo(root, lambda repo: repo.checkout(targets=_targets(root, paths), force=True))
+    def checkout(repo) -> None:  # type: ignore[no-untyped-def]
+        from dvc.repo import lock_repo
+
+        with lock_repo(repo):  # no dvc process is mid-copy while stale temp files are removed
+            _remove_stale_temp_files(root)
+            repo.checkout(targets=_targets(root, paths), force=True)
+
+    _with_repo(root, checkout)
+
+
+# dvc_objects.fs.utils.tmp_fname: DVC copies to `.<token_urlsafe(16)>.tmp` beside the target, then
+# renames; a process killed in between leaves the temp file behind.
+_DVC_TEMP_NAME = re.compile(r"\.[A-Za-z0-9_-]{22}\.tmp")
+
+
+def _remove_stale_temp_files(root: Path) -> None:
+    for path in (root / TRACKED_DIR).rglob(".*.tmp"):
+        if _DVC_TEMP_NAME.fullmatch(path.name) and path.is_file():
+            log.info("Removing %s, left by an interrupted checkout.", path)
+            path.unlink(missing_ok=True)
 
 
 def _targets(root: Path, paths: Sequence[str]) -> list[str]:
@@ -116,7 +136,7 @@ def _with_repo(root: Path, action):  # type: ignore[no-untyped-def]
     delay = 0.5
     while True:
         try:
-            with Repo(os.fspath(root)) as repo:
+            with Repo(os.fspath(root), config=_repo_config(root)) as repo:
                 return action(repo)
         except LockError:
             if time.monotonic() > deadline:
@@ -124,6 +144,15 @@ def _with_repo(root: Path, action):  # type: ignore[no-untyped-def]
             log.info("DVC's repository lock is held by another dvc process; retrying.")
             time.sleep(delay)
             delay = min(delay * 2, 5.0)
+
+
+def _repo_config(root: Path) -> dict:
+    # DVC's default link type tries a reflink first, which creates the file empty at its final
+    # path and deletes it when the filesystem cannot clone: a kill -9 in between leaves an empty
+    # checkpoint. A copy goes to a temp file that is renamed into place. A configured type wins.
+    if dvcfiles.read_config(root).get("cache", {}).get("type"):
+        return {}
+    return {"cache": {"type": "copy"}}
 
 
 @contextmanager
