@@ -57,7 +57,7 @@ class Staging:
         self._work: dict[RepoRef, _RepoWork] = {}
         self._tmpdir: str | None = None
 
-    def add(self, from_file, path: str, size: int | None = None) -> None:
+    def add(self, from_file, path: str) -> None:
         local = self._spool(from_file) if hasattr(from_file, "read") else os.fspath(from_file)
         size = os.path.getsize(local)
         repo, _ = self.fs.locate(path)

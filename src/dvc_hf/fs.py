@@ -351,10 +351,10 @@ class HfFileSystem(FileSystem):
 
     def put_file(self, from_file, to_info, callback=DEFAULT_CALLBACK, size=None, **kwargs):
         if (staging := self._staging) is not None:
-            staging.add(from_file, to_info, size)
+            staging.add(from_file, to_info)
         else:  # a write outside push (run cache, --to-remote): commit it on its own
             single = Staging(self, "put")
-            single.add(from_file, to_info, size)
+            single.add(from_file, to_info)
             if failed := single.commit_all():
                 raise HfRemoteError(f"could not upload {', '.join(sorted(failed))} to the Hub")
         if size:
