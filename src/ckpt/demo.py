@@ -74,7 +74,9 @@ def step(n: int, text: str) -> None:
 
 
 def _environment(work: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "CKPT_"))}
+    # The demo shows fetching: a caller's SKIP_CHECKPOINT_DOWNLOAD, Hub or repo settings don't apply.
+    drop = ("HF_", "CKPT_", "SKIP_CHECKPOINT_DOWNLOAD")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(drop)}
     env.update(
         {
             "PATH": f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
@@ -126,7 +128,7 @@ def _init_checkout(
     paths = make_standins(root, unique_paths(load_registry(root)), size, fmt=fmt)
     print(f"      {len(paths)} files ({fmt} format) under ckpts/")
     for args in (
-        ["remote", "add", "-d", "hf", f"hf://{REPO_ID}"],
+        ["remote", "add", "-q", "-d", "hf", f"hf://{REPO_ID}"],
         ["remote", "modify", "hf", "endpoint", hub_url],
         ["remote", "modify", "hf", "create_repo", "true"],
         ["remote", "modify", "--local", "hf", "token", TOKEN],

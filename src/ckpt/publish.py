@@ -70,7 +70,7 @@ def publish(root: Path, remotes: list[str] | None = None, *, mirror: bool = True
     _check_registry_matches_files(root)
 
     report = Report()
-    _dvc(root, "add", TRACKED_DIR)
+    _dvc(root, "add", "--quiet", TRACKED_DIR)  # quiet: its advice on what to commit comes below
     for remote in selected:
         log.info("Pushing to remote '%s' (%s) ...", remote.name, remote.url)
         _dvc(root, "push", "-r", remote.name)
