@@ -15,7 +15,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from ckpt import dvcfiles
+from ckpt import dvcfiles, secrets
 from ckpt.errors import CheckpointUnavailable
 from ckpt.registry import TRACKED_DIR, Artifact
 from ckpt.stamps import STAMP_DIR
@@ -150,9 +150,10 @@ def _repo_config(root: Path) -> dict:
     # DVC's default link type tries a reflink first, which creates the file empty at its final
     # path and deletes it when the filesystem cannot clone: a kill -9 in between leaves an empty
     # checkpoint. A copy goes to a temp file that is renamed into place. A configured type wins.
-    if dvcfiles.read_config(root).get("cache", {}).get("type"):
-        return {}
-    return {"cache": {"type": "copy"}}
+    config = secrets.refuse_committed_secrets(root)
+    if not dvcfiles.read_config(root).get("cache", {}).get("type"):
+        config["cache"] = {"type": "copy"}
+    return config
 
 
 @contextmanager
