@@ -11,14 +11,10 @@ from pathlib import Path
 
 import pytest
 from dvc.testing.fixtures import *  # noqa: F403
-from helpers.hub import LocalHub, hub_factory, local_hub  # noqa: F401
+from helpers.hub import LocalHub
 from helpers.s3 import moto_server, s3_server  # noqa: F401
 from hf_cloud import HfCloud
 from huggingface_hub import HfApi
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "slow: takes more than a few seconds")
 
 
 @pytest.fixture(scope="session")
