@@ -167,7 +167,7 @@ def cmd_status(args: argparse.Namespace) -> int:
                 {
                     "repo": str(root),
                     "dir_md5": dvcfiles.tracked_dir_md5(root),
-                    "remotes": [r.__dict__ for r in dvcfiles.remotes(root)],
+                    "remotes": [r._asdict() for r in dvcfiles.remotes(root)],
                     "ok": not bad,
                     "checkpoints": [e.as_dict() for e in entries],
                 },

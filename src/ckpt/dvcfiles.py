@@ -9,8 +9,8 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from ckpt.errors import RegistryError
 from ckpt.registry import TRACKED_DIR, Artifact
@@ -18,8 +18,7 @@ from ckpt.registry import TRACKED_DIR, Artifact
 DVC_FILE = f"{TRACKED_DIR}.dvc"
 
 
-@dataclass(frozen=True)
-class Remote:
+class Remote(NamedTuple):
     name: str
     url: str
 

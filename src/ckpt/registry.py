@@ -11,9 +11,8 @@ import functools
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, NamedTuple
 
 from ckpt.errors import CheckpointNotFound, RegistryError
 
@@ -24,16 +23,15 @@ _NAME_RE = re.compile(r"^[a-zA-Z0-9]([a-zA-Z0-9-/_]*[a-zA-Z0-9])?$")
 _FIELDS = {"path", "type", "desc", "labels", "meta"}
 
 
-@dataclass(frozen=True)
-class Artifact:
+class Artifact(NamedTuple):
     """One registry entry. ``path`` is POSIX and relative to the repository root."""
 
     name: str
     path: str
-    desc: str = ""
-    type: str = ""
-    labels: tuple[str, ...] = ()
-    meta: Mapping[str, Any] = field(default_factory=dict)
+    desc: str
+    type: str
+    labels: tuple[str, ...]
+    meta: Mapping[str, Any]
 
 
 def find_repo_root(start: Path | None = None) -> Path:
