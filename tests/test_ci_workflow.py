@@ -8,7 +8,11 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 WORKFLOW = REPO / ".github" / "workflows" / "ci.yml"
-CHECK = [str(Path(sys.executable).parent / "check-jsonschema"), "--builtin-schema", "vendor.github-workflows"]
+CHECK = [
+    str(Path(sys.executable).parent / "check-jsonschema"),
+    "--builtin-schema",
+    "vendor.github-workflows",
+]
 
 
 def validate(path):
