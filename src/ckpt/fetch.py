@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import sqlite3
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -63,8 +64,22 @@ def pull(root: Path, artifacts: Sequence[Artifact]) -> str:
     raise CheckpointUnavailable(
         f"Could not fetch checkpoint(s) {names} ({', '.join(paths)}).\n  "
         + "\n  ".join(failures)
+        + _disk_hint(" ".join(failures))
         + f"\nFix the cause above, then fetch with `ckpt pull {names}` (or `dvc pull {' '.join(paths)}`)."
         " For a private Hub repo set HF_TOKEN or `dvc remote modify --local REMOTE token ...`."
+    )
+
+
+# How a full disk or quota shows through DVC: failed writes, and its sqlite state databases.
+_DISK_FULL = ("No space left", "File too large", "Disk quota", "disk I/O error", "disk is full")
+
+
+def _disk_hint(text: str) -> str:
+    if not any(sign in text for sign in _DISK_FULL):
+        return ""
+    return (
+        "\nThis looks like a full disk (or a file-size or quota limit): free space where the DVC "
+        "cache and ckpts/ live (the cache needs room for one more copy of each checkpoint)."
     )
 
 
@@ -82,7 +97,7 @@ def _fetch_from(root: Path, artifacts: Sequence[Artifact], remote: str) -> str |
             )
         except DvcException as exc:
             messages.append(str(exc))
-        except OSError as exc:
+        except (OSError, sqlite3.Error) as exc:  # DVC's state databases are sqlite
             messages.append(f"{type(exc).__name__}: {exc}")
     missing = _missing_objects(root, artifacts)
     if not missing:
@@ -108,7 +123,17 @@ def _checkout(root: Path, paths: Sequence[str]) -> None:
             _remove_stale_temp_files(root)
             repo.checkout(targets=_targets(root, paths), force=True)
 
-    _with_repo(root, checkout)
+    from dvc.exceptions import DvcException
+
+    try:
+        _with_repo(root, checkout)
+    except (DvcException, OSError, sqlite3.Error) as exc:
+        reason = f"{type(exc).__name__}: {exc}"
+        raise CheckpointUnavailable(
+            f"Could not put {', '.join(paths)} into place from the DVC cache: {reason}"
+            + _disk_hint(reason)
+            + "\nFix the cause above, then run `ckpt pull` again."
+        ) from exc
 
 
 # dvc_objects.fs.utils.tmp_fname: DVC copies to `.<token_urlsafe(16)>.tmp` beside the target, then
