@@ -87,7 +87,7 @@ def _fetch_from(root: Path, artifacts: Sequence[Artifact], remote: str) -> str |
     """None when every needed object is in the local cache afterwards, else why not."""
     from dvc.exceptions import DvcException
 
-    with _captured_dvc_messages() as messages:
+    with _captured_dvc_messages() as messages, _dvc_progress_bars():
         try:
             _with_repo(
                 root,
@@ -179,6 +179,22 @@ def _repo_config(root: Path) -> dict:
     if not dvcfiles.read_config(root).get("cache", {}).get("type"):
         config["cache"] = {"type": "copy"}
     return config
+
+
+@contextmanager
+def _dvc_progress_bars() -> Iterator[None]:
+    """Let DVC draw its transfer bars (on a terminal only, as in `dvc pull`).
+
+    DVC's Tqdm hides itself when the "dvc" logger is quieter than INFO, which it is whenever DVC
+    is used as a library; its own TTY check still keeps the bars out of pipes and CI logs.
+    """
+    dvc_log = logging.getLogger("dvc")
+    level = dvc_log.level
+    dvc_log.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        dvc_log.setLevel(level)
 
 
 @contextmanager

@@ -90,3 +90,14 @@ def test_unreachable_remote_exits_1_and_names_the_command(project):
     out = project.ckpt("pull", "mp_20_vae")
     assert out.returncode == 1
     assert "remote 'local'" in out.stderr and "ckpt pull mp_20_vae" in out.stderr
+
+
+def test_pull_shows_dvc_progress_on_a_terminal(project):
+    # DVC_IGNORE_ISATTY makes DVC draw its bars as it would on a terminal.
+    project.env["DVC_IGNORE_ISATTY"] = "true"
+    out = project.ckpt("pull", "mp_20_vae", check=True)
+    assert "Fetching" in out.stderr
+    project.env.pop("DVC_IGNORE_ISATTY")
+    project.delete_local()
+    quiet = project.ckpt("pull", "mp_20_vae", check=True)
+    assert "Fetching" not in quiet.stderr  # no terminal, no bars in logs
