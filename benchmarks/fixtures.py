@@ -125,14 +125,16 @@ class Bench:
         project = Project(root, self.env(), repo_id)
         run([*_GIT, "init", "-q"], cwd=root)
         project.dvc("init", "-q")
-        (root / ".dvc" / "config").write_text("[core]\n    analytics = false\n")
+        # What `dvc remote add -d hf URL` and `dvc remote modify hf endpoint|create_repo` write.
+        (root / ".dvc" / "config").write_text(
+            "[core]\n    analytics = false\n    remote = hf\n"
+            f"['remote \"hf\"']\n    url = hf://datasets/{repo_id}\n"
+            f"    endpoint = {self.hub.url}\n    create_repo = true\n"
+        )
         (root / "dvc.yaml").write_text(registry_yaml(names))
         for rel, size in files.items():
             write_random(root / "ckpts" / rel, size)
         project.dvc("add", "-q", "ckpts")
-        project.dvc("remote", "add", "-d", "hf", f"hf://datasets/{repo_id}")
-        project.dvc("remote", "modify", "hf", "endpoint", self.hub.url)
-        project.dvc("remote", "modify", "hf", "create_repo", "true")
         if push:
             project.dvc("push", "-q")
         run([*_GIT, "add", "-A"], cwd=root)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import platform
 import statistics
@@ -41,10 +42,10 @@ class Scale:
 
 SCALES = {
     "full": Scale("full", GiB, 4, 256 * MiB, 1000, 8 * KiB, (1, 10, 100, 1000), 256 * KiB,
-                  runs=3, proc_runs=15, calls=20_000, concurrency=8),
+                  runs=5, proc_runs=21, calls=20_000, concurrency=8),
     "quick": Scale("quick", 16 * MiB, 4, 4 * MiB, 100, 4 * KiB, (1, 10, 100), 64 * KiB,
                    runs=3, proc_runs=7, calls=5_000, concurrency=8),
-    "smoke": Scale("smoke", 1 * MiB, 4, 256 * KiB, 10, 1 * KiB, (1, 3, 10), 16 * KiB,
+    "smoke": Scale("smoke", 1 * MiB, 4, 256 * KiB, 10, 1 * KiB, (1, 2), 16 * KiB,
                    runs=1, proc_runs=2, calls=200, concurrency=3),
 }  # fmt: skip
 
@@ -95,6 +96,8 @@ def paired_ratio(a: Measure, b: Measure) -> float:
 
 
 def fmt_time(seconds: float) -> str:
+    if seconds == math.inf:
+        return "timed out"
     if seconds < 1e-3:
         return f"{seconds * 1e6:.1f} µs"
     if seconds < 1:
@@ -146,10 +149,16 @@ def run(
     return proc
 
 
-def timed(cmd: Sequence[str], cwd: Path | None = None, env: dict[str, str] | None = None) -> float:
-    """Wall seconds of one checked subprocess run, start-up included."""
+def timed(
+    cmd: Sequence[str],
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
+    timeout: float = 1800,
+) -> float:
+    """Wall seconds of one checked subprocess run, start-up included; ``subprocess.TimeoutExpired``
+    (the process killed) past ``timeout``."""
     start = time.perf_counter()
-    run(cmd, cwd=cwd, env=env)
+    run(cmd, cwd=cwd, env=env, timeout=timeout)
     return time.perf_counter() - start
 
 

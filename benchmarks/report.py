@@ -36,10 +36,11 @@ def summary_lines(results: Sequence[Result]) -> list[str]:
     lines = ["| # | path | measured against | target | measured | result |",
              "|---|---|---|---|---|---|"]  # fmt: skip
     for r in results:
-        for t in r.targets:
+        for i, t in enumerate(r.targets):
+            first = i == 0  # path and contenders once per benchmark
             lines.append(
-                f"| {r.number} | {r.path} | {r.against} | {t.text} | {t.measured} | "
-                f"**{verdict(t.ok)}** |"
+                f"| {r.number if first else ''} | {r.path if first else ''} | "
+                f"{r.against if first else ''} | {t.text} | {t.measured} | **{verdict(t.ok)}** |"
             )
     return lines
 

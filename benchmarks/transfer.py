@@ -30,28 +30,27 @@ def _snapshot_code(repo_id: str, cache_dir: str) -> str:
     )
 
 
-def cold_pull_cases(bench: Bench, project: Project, names: list[str] | None = None):  # type: ignore[no-untyped-def]
-    """``ckpt pull`` in a fresh clone, and snapshot_download of the same repo into an empty
-    cache; each case cleans up after itself, untimed."""
+def cold_pull_cases(bench: Bench, project: Project, timeout: float = 1800):  # type: ignore[no-untyped-def]
+    """``ckpt pull`` (every registry name) and ``dvc pull`` in a fresh clone, and snapshot_download
+    of the same repo into an empty cache; each case cleans up after itself, untimed."""
 
-    def ours() -> float:
+    def in_clone(cmd: list[str]) -> float:
         clone = bench.clone(project)
         try:
-            return timed([CKPT, "-q", "pull", *(names or [])], clone.root, clone.env)
-        finally:
-            shutil.rmtree(clone.root.parent, ignore_errors=True)
-
-    def dvc_pull() -> float:
-        clone = bench.clone(project)
-        try:
-            return timed([DVC, "pull", "-q"], clone.root, clone.env)
+            return timed(cmd, clone.root, clone.env, timeout)
         finally:
             shutil.rmtree(clone.root.parent, ignore_errors=True)
 
     def snapshot() -> float:
         with bench.scratch("snapshot") as cache:
             code = _snapshot_code(project.repo_id, str(cache))
-            return timed([PYTHON, "-c", code], cache, bench.env(cache / "hf-home"))
+            return timed([PYTHON, "-c", code], cache, bench.env(cache / "hf-home"), timeout)
+
+    def ours() -> float:
+        return in_clone([CKPT, "-q", "pull"])
+
+    def dvc_pull() -> float:
+        return in_clone([DVC, "pull", "-q"])
 
     return ours, dvc_pull, snapshot
 
