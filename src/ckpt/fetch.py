@@ -53,7 +53,7 @@ def pull(root: Path, artifacts: Sequence[Artifact]) -> str:
             else:
                 log.info("Fetched %s from remote '%s' (%s).", names, remote.name, remote.url)
             return remote.name
-        failures.append(f"remote '{remote.name}' ({remote.url}): {reason}")
+        failures.append(f"remote '{remote.name}' ({_where(root, remote)}): {reason}")
         if remote is not remotes[-1]:
             log.warning(
                 "Remote '%s' could not supply %s: %s; trying the next remote.",
@@ -81,6 +81,13 @@ def _disk_hint(text: str) -> str:
         "\nThis looks like a full disk (or a file-size or quota limit): free space where the DVC "
         "cache and ckpts/ live (the cache needs room for one more copy of each checkpoint)."
     )
+
+
+def _where(root: Path, remote: dvcfiles.Remote) -> str:
+    # A connection error is about the server: name it (hf's `endpoint`, s3's `endpointurl`).
+    options = dvcfiles.read_config(root).get(f'remote "{remote.name}"', {})
+    server = options.get("endpoint") or options.get("endpointurl")
+    return f"{remote.url}, endpoint {server}" if server else remote.url
 
 
 def _fetch_from(root: Path, artifacts: Sequence[Artifact], remote: str) -> str | None:
