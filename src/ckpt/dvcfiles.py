@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from ckpt.errors import RegistryError
+from ckpt.memo import FileMemo
 from ckpt.registry import TRACKED_DIR, Artifact
 
 DVC_FILE = f"{TRACKED_DIR}.dvc"
@@ -27,23 +28,13 @@ def tracked_dir_md5(root: Path) -> str:
     """The ``xxxx.dir`` hash that ``ckpts.dvc`` pins; cached until the file changes."""
     file = root / DVC_FILE
     try:
-        st = os.stat(file)
+        return _dir_md5s.get(file)
     except FileNotFoundError:
         raise RegistryError(
             f"{file} does not exist, so no checkpoint bytes are pinned yet. A maintainer creates it "
             f"with `dvc add {TRACKED_DIR}` (see CONTRIBUTING.md); if you cloned the repository, "
             "check that you are on a commit that has it."
         ) from None
-    key = (st.st_ino, st.st_size, st.st_mtime_ns)
-    cached = _dir_md5_cache.get(root)
-    if cached is not None and cached[0] == key:
-        return cached[1]
-    md5 = _parse_dvc_file(file)
-    _dir_md5_cache[root] = (key, md5)
-    return md5
-
-
-_dir_md5_cache: dict[Path, tuple[tuple[int, int, int], str]] = {}
 
 
 def _parse_dvc_file(file: Path) -> str:
@@ -66,6 +57,9 @@ def _parse_dvc_file(file: Path) -> str:
             f"whole directory (`dvc add {TRACKED_DIR}`)."
         )
     return md5
+
+
+_dir_md5s: FileMemo[str] = FileMemo(_parse_dvc_file)
 
 
 def _safe_loader() -> type:

@@ -15,6 +15,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any, NamedTuple
 
 from ckpt.errors import CheckpointNotFound, RegistryError
+from ckpt.memo import FileMemo
 
 REGISTRY_FILE = "dvc.yaml"
 TRACKED_DIR = "ckpts"
@@ -55,25 +56,15 @@ def find_repo_root(start: Path | None = None) -> Path:
     )
 
 
-_cache: dict[Path, tuple[tuple[int, int, int], dict[str, Artifact]]] = {}
-
-
 def load_registry(root: Path) -> dict[str, Artifact]:
     """Name -> Artifact for every entry in ``root/dvc.yaml``; raises RegistryError when invalid."""
     file = root / REGISTRY_FILE
     try:
-        st = os.stat(file)
+        return _registries.get(file)
     except FileNotFoundError:
         raise RegistryError(
             f"{file} does not exist: the checkpoint registry lives in its 'artifacts:' section."
         ) from None
-    key = (st.st_ino, st.st_size, st.st_mtime_ns)
-    cached = _cache.get(root)
-    if cached is not None and cached[0] == key:
-        return cached[1]
-    registry = _parse(file)
-    _cache[root] = (key, registry)
-    return registry
 
 
 def lookup(registry: Mapping[str, Artifact], name: str) -> Artifact:
@@ -142,6 +133,9 @@ def _parse(file: Path) -> dict[str, Artifact]:
     for name, entry in artifacts.items():
         registry[str(name)] = _artifact(file, name, entry)
     return registry
+
+
+_registries: FileMemo[dict[str, Artifact]] = FileMemo(_parse)
 
 
 def _artifact(file: Path, name: Any, entry: Any) -> Artifact:

@@ -13,6 +13,8 @@ import os
 from pathlib import Path
 from typing import NamedTuple
 
+from ckpt.memo import FileMemo
+
 STAMP_DIR = Path(".dvc") / "tmp" / "ckpt"
 
 
@@ -31,28 +33,24 @@ def stamp_file(root: Path) -> Path:
     return root / STAMP_DIR / "stamps.json"
 
 
-_cache: dict[Path, tuple[tuple[int, int, int], dict[str, Stamp]]] = {}
-
-
 def load(root: Path) -> dict[str, Stamp]:
     """Path -> Stamp; re-read only when the stamps file was replaced."""
-    file = stamp_file(root)
     try:
-        st = os.stat(file)
+        return _stamps.get(stamp_file(root))
     except FileNotFoundError:
         return {}
-    key = (st.st_ino, st.st_size, st.st_mtime_ns)
-    cached = _cache.get(root)
-    if cached is not None and cached[0] == key:
-        return cached[1]
+
+
+def _parse(file: Path) -> dict[str, Stamp]:
     try:
         raw = json.loads(file.read_bytes())
-        stamps = {path: Stamp(*value) for path, value in raw["stamps"].items()}
+        return {path: Stamp(*value) for path, value in raw["stamps"].items()}
     except (ValueError, KeyError, TypeError):
         # A damaged stamps file only costs a re-hash; never trust any part of it.
-        stamps = {}
-    _cache[root] = (key, stamps)
-    return stamps
+        return {}
+
+
+_stamps: FileMemo[dict[str, Stamp]] = FileMemo(_parse)
 
 
 def update(root: Path, changes: dict[str, Stamp | None]) -> None:
