@@ -102,7 +102,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         with Bench(work, scale) as bench:
             os.environ["HF_HOME"] = str(bench.path("hf-home"))
             for number in args.only:
-                t0 = time.monotonic()
+                t0, load0 = time.monotonic(), os.getloadavg()[0]
                 try:
                     result = cases[number](bench)
                 except Exception as exc:
@@ -111,7 +111,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                     result.targets.append(
                         Target("the benchmark runs", f"error: {exc!r}"[:300], False)
                     )
-                result.notes.append(f"took {time.monotonic() - t0:.0f} s including set-up")
+                result.notes.append(
+                    f"took {time.monotonic() - t0:.0f} s including set-up; load average "
+                    f"{load0:.1f} before, {os.getloadavg()[0]:.1f} after ({os.cpu_count()} cores)"
+                )
                 results.append(result)
                 report.print_result(result)
                 sys.stdout.flush()

@@ -15,7 +15,7 @@ from benchmarks.transfer import cold_pull_cases
 
 # 10x the objects may cost at most this much more than 10x the time ("near-linear").
 SLACK = 1.25
-TIMEOUT = {"full": 90.0, "quick": 30.0, "smoke": 30.0}
+TIMEOUT = {"full": 60.0, "quick": 30.0, "smoke": 30.0}
 
 
 def linear_fit(points: dict[int, float]) -> tuple[float, float]:

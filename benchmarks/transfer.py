@@ -200,7 +200,7 @@ def bench_status(bench: Bench) -> Result:
             raise RuntimeError(f"naive check missed {len(missing)} objects")
 
     labels = {
-        "dvc status -c (fresh clone of DVC's remote index)": status(True),
+        "dvc status -c (empty DVC remote index)": status(True),
         "dvc status -c (remote index kept from the push)": status(False),
         "HfFileSystem.exists per object": naive,
     }

@@ -71,6 +71,7 @@ class Warm:
     def _pooch(self) -> str:
         import pooch
 
+        pooch.get_logger().setLevel("WARNING")
         return pooch.retrieve(
             self.url, known_hash=f"sha256:{self.sha256}", fname="big.ckpt", path=self.pooch_dir,
             progressbar=False,
