@@ -7,6 +7,7 @@ generated tables survives a re-run.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -105,18 +106,26 @@ def plot_scaling(result: Result, path: Path) -> bool:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import ScalarFormatter
 
-    fig, (total, per) = plt.subplots(1, 2, figsize=(9, 3.4), dpi=90)
+    fig, (total, per) = plt.subplots(1, 2, figsize=(9, 3.6), dpi=90)
+    finite = [t for points in result.series.values() for t in points.values() if t < math.inf]
+    ceiling = max(finite, default=1.0) * 2
     for label, points in result.series.items():
-        xs = sorted(points)
-        total.plot(xs, [points[x] for x in xs], marker="o", label=label)
-        per.plot(xs, [points[x] / x * 1000 for x in xs], marker="o", label=label)
+        xs = sorted(x for x, t in points.items() if t < math.inf)
+        (line,) = total.plot(xs, [points[x] for x in xs], marker="o", label=label)
+        per.plot(xs, [points[x] / x * 1000 for x in xs], marker="o", color=line.get_color())
+        for x in (x for x, t in points.items() if t == math.inf):  # killed: drawn off the top
+            total.plot([x], [ceiling], marker="^", color=line.get_color(), linestyle="none")
+            total.annotate("timed out", (x, ceiling), textcoords="offset points",
+                           xytext=(-50, -12), fontsize=8, color=line.get_color())  # fmt: skip
     total.set(xscale="log", yscale="log", xlabel="objects pulled", ylabel="wall time (s)",
               title="cold pull, total")  # fmt: skip
     per.set(xscale="log", yscale="log", xlabel="objects pulled", ylabel="ms per object",
             title="cold pull, per object")  # fmt: skip
     for ax in (total, per):
         ax.grid(True, which="both", alpha=0.3)
+        ax.yaxis.set_major_formatter(ScalarFormatter())
     total.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path)

@@ -64,16 +64,18 @@ def bench_scaling(bench: Bench) -> Result:
         shutil.rmtree(project.root, ignore_errors=True)
         for label, values in samples.items():
             m = Measure(f"{label}, {n:,} object(s)", values)
-            if m.median == math.inf:
-                m.note = f"killed after {timeout:.0f} s"
-            else:
-                m.note = f"{fmt_time(m.median / n)} per object"
-                series[label][n] = m.median
+            timed_out_here = m.median == math.inf
+            m.note = (
+                f"killed after {timeout:.0f} s"
+                if timed_out_here
+                else (f"{fmt_time(m.median / n)} per object")
+            )
+            series[label][n] = m.median
             result.measures.append(m)
     result.series = series
     ours = series[labels[0]]
     steps = list(itertools.pairwise(counts))
-    ratios = [(ours[b] / ours[a]) / (b / a) if b in ours else math.inf for a, b in steps]
+    ratios = [(ours[b] / ours[a]) / (b / a) for a, b in steps]
     worst = max(ratios, default=0.0)
     measured = "a pull timed out" if worst == math.inf else f"worst step {worst:.2f}x of linear"
     result.target(
@@ -81,7 +83,8 @@ def bench_scaling(bench: Bench) -> Result:
         measured,
         worst <= SLACK,
     )
-    for label, points in series.items():
+    for label, all_points in series.items():
+        points = {n: t for n, t in all_points.items() if t < math.inf}
         if len(points) >= 2:
             fixed, per = linear_fit(points)
             result.notes.append(
