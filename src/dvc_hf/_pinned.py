@@ -11,6 +11,8 @@ from typing import Any
 from huggingface_hub import HfFileSystem, constants, hf_hub_url
 from huggingface_hub.hf_file_system import HfFileSystemResolvedRepositoryPath
 
+from .retry import retrying
+
 
 @dataclass
 class _BranchFreePath(HfFileSystemResolvedRepositoryPath):
@@ -27,7 +29,13 @@ class PinnedHfFileSystem(HfFileSystem):
         self.pinned_revision = revision
 
     def resolve_path(self, path: str, revision: str | None = None):
-        resolved = super().resolve_path(path, revision=revision or self.pinned_revision)
+        # Asks the Hub for repo info once per repo and revision; not retried by huggingface_hub.
+        resolved = retrying(
+            lambda: super(PinnedHfFileSystem, self).resolve_path(
+                path, revision=revision or self.pinned_revision
+            ),
+            f"repo info for {path}",
+        )
         if not isinstance(resolved, HfFileSystemResolvedRepositoryPath):
             return resolved
         return _BranchFreePath(

@@ -18,6 +18,8 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from .retry import RETRY_STATUS, retrying
+
 if TYPE_CHECKING:
     from .fs import HfFileSystem, RepoRef
 
@@ -206,14 +208,19 @@ class _Committer:
         waits = 0
         while True:
             try:
-                api.create_commit(
-                    self.repo.id,
-                    operations,
-                    commit_message=summary,
-                    commit_description=description,
-                    repo_type=self.repo.type,
-                    revision=self.fs.revision,
-                    num_threads=self.fs.jobs,
+                # 429 (the commit rate limit) is waited out below, for as long as the Hub asks.
+                retrying(
+                    lambda: api.create_commit(
+                        self.repo.id,
+                        operations,
+                        commit_message=summary,
+                        commit_description=description,
+                        repo_type=self.repo.type,
+                        revision=self.fs.revision,
+                        num_threads=self.fs.jobs,
+                    ),
+                    f"commit to {self.repo.display}",
+                    status=RETRY_STATUS - {429},
                 )
                 break
             except (RepositoryNotFoundError, RevisionNotFoundError) as exc:

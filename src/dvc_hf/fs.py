@@ -23,7 +23,7 @@ from dvc_objects.fs.base import FileSystem
 from fsspec.callbacks import DEFAULT_CALLBACK
 from funcy import wrap_prop
 
-from . import seams
+from . import retry, seams
 from .commits import DIR_SUFFIX, Staging
 
 PUBLIC_HUB = "https://huggingface.co"
@@ -111,7 +111,12 @@ class HfFileSystem(FileSystem):
         self.endpoint = (
             config.get("endpoint") or os.environ.get("HF_ENDPOINT") or PUBLIC_HUB
         ).rstrip("/")
-        self.token = config.get("token")
+        # Empty means none (ckpt.secrets blanks a token committed to .dvc/config this way).
+        self.token = config.get("token") or None
+        self.timeouts = (
+            float(config.get("connect_timeout") or retry.DEFAULT_CONNECT_TIMEOUT),
+            float(config.get("read_timeout") or retry.DEFAULT_READ_TIMEOUT),
+        )
         self.revision = config.get("revision") or "main"
         self.max_commit_files = int(config.get("max_commit_files") or DEFAULT_MAX_COMMIT_FILES)
         self.commit_message = config.get("commit_message") or "dvc push"
@@ -162,6 +167,7 @@ class HfFileSystem(FileSystem):
     @cached_property
     def fs(self):
         hub_disables_xet(self.endpoint)
+        retry.use_timeouts(*self.timeouts)
         from ._pinned import PinnedHfFileSystem
 
         return PinnedHfFileSystem(**self.fs_args)
@@ -170,6 +176,7 @@ class HfFileSystem(FileSystem):
     @cached_property
     def api(self):
         hub_disables_xet(self.endpoint)
+        retry.use_timeouts(*self.timeouts)
         from huggingface_hub import HfApi
 
         return HfApi(endpoint=self.endpoint, token=self.token)
@@ -212,21 +219,29 @@ class HfFileSystem(FileSystem):
 
     def _paths_info(self, repo: RepoRef, in_repo: list[str]) -> list[dict[str, Any]]:
         """Entries (HfFileSystem's dict shape) for the paths that exist, in batches of 1000."""
+        import httpx2
         from huggingface_hub.errors import RepositoryNotFoundError, RevisionNotFoundError
 
         entries = []
         for start in range(0, len(in_repo), PATHS_INFO_BATCH):
+            batch = in_repo[start : start + PATHS_INFO_BATCH]
             try:
-                infos = self.api.get_paths_info(
-                    repo.id,
-                    in_repo[start : start + PATHS_INFO_BATCH],
-                    repo_type=repo.type,
-                    revision=self.revision,
+                infos = retry.retrying(
+                    lambda batch=batch: self.api.get_paths_info(
+                        repo.id, batch, repo_type=repo.type, revision=self.revision
+                    ),
+                    f"paths-info on {repo.display}",
                 )
             except (RepositoryNotFoundError, RevisionNotFoundError) as exc:
                 if self.create_repo:  # the first push will create it: nothing is there yet
                     return []
                 raise self.missing_repo_error(repo, exc) from None
+            except httpx2.TransportError as exc:
+                raise HfRemoteError(
+                    f"cannot reach the Hub at {self.endpoint} ({type(exc).__name__}: {exc}). "
+                    "Check the network, and the remote's endpoint (`dvc remote modify <name> "
+                    "endpoint URL`, or HF_ENDPOINT when none is set)."
+                ) from None
             for info in infos:
                 name = f"{repo.root}/{info.path}"
                 if getattr(info, "blob_id", None) is None:  # a folder
@@ -248,16 +263,24 @@ class HfFileSystem(FileSystem):
             repo.id, in_repo, repo_type=repo.type, revision=self.revision, endpoint=self.endpoint
         )
         headers = self.api._build_hf_headers()
-        with http_stream_backoff("GET", url, headers=headers) as response:
-            if response.status_code == 404:
-                raise FileNotFoundError(f"{self.unstrip_protocol(from_info)} is not on the Hub")
-            hf_raise_for_status(response)
-            if size := response.headers.get("Content-Length"):
-                callback.set_size(int(size))
-            with open(to_info, "wb") as fobj:
-                for chunk in response.iter_bytes(1024 * 1024):
-                    fobj.write(chunk)
-                    callback.relative_update(len(chunk))
+
+        def download() -> None:
+            # http_stream_backoff cannot retry a body cut mid-way (the error is thrown into its
+            # generator after it yielded): retry the whole GET here instead.
+            with http_stream_backoff(
+                "GET", url, headers=headers, retry_on_exceptions=(), retry_on_status_codes=()
+            ) as response:
+                if response.status_code == 404:
+                    raise FileNotFoundError(f"{self.unstrip_protocol(from_info)} is not on the Hub")
+                hf_raise_for_status(response)
+                if size := response.headers.get("Content-Length"):
+                    callback.set_size(int(size))
+                with open(to_info, "wb") as fobj:
+                    for chunk in response.iter_bytes(1024 * 1024):
+                        fobj.write(chunk)
+                        callback.relative_update(len(chunk))
+
+        retry.retrying(download, f"download of {self.unstrip_protocol(from_info)}")
 
     @staticmethod
     def _with_etag(entry: Any) -> Any:

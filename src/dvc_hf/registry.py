@@ -44,6 +44,9 @@ def remote_options(schema: ModuleType) -> dict:
         "commit_message": str,
         "create_repo": schema.Bool,
         "private": schema.Bool,
+        # Named as for DVC's http remotes; seconds.
+        "connect_timeout": All(Coerce(float), Range(min=0)),
+        "read_timeout": All(Coerce(float), Range(min=0)),
         # Hub downloads carry no md5: let DVC re-hash what it fetches.
         Optional("verify", default=True): schema.Bool,
         **schema.REMOTE_COMMON,

@@ -1,0 +1,102 @@
+"""Bounded retries and timeouts for the Hub calls huggingface_hub leaves unprotected.
+
+huggingface_hub retries downloads, listings and LFS transfers itself (``http_backoff``), but not
+``get_paths_info``, ``repo_info`` or ``create_commit``, and its HTTP client has no timeout at all:
+one 503 fails a whole ``dvc push``, and a server that accepts connections but never answers hangs
+it forever. Retrying these calls is safe here: paths-info and repo-info only read, and a commit of
+content-addressed DVC objects that did land already is skipped by the client the second time.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+logger = logging.getLogger("dvc").getChild("dvc_hf")
+
+T = TypeVar("T")
+
+RETRY_STATUS = frozenset({408, 429, 500, 502, 503, 504})
+MAX_TRIES = 4  # waits of 1, 2, 4 s between them (or what Retry-After asks, up to MAX_WAIT)
+MAX_WAIT = 60.0
+DEFAULT_CONNECT_TIMEOUT = 10.0
+DEFAULT_READ_TIMEOUT = 60.0
+
+
+def transient(exc: BaseException, status: frozenset[int] = RETRY_STATUS) -> float | None:
+    """Seconds to wait before retrying after ``exc``; None when retrying cannot help.
+
+    Timeouts are not retried: a server that did not answer in time will not answer the next
+    attempt sooner, and retrying would turn a bounded wait into several."""
+    import httpx2
+    from huggingface_hub.errors import HfHubHTTPError
+
+    if isinstance(exc, HfHubHTTPError):
+        response = exc.response
+        if response is None or response.status_code not in status:
+            return None
+        from .commits import _retry_after
+
+        return _retry_after(exc) or 0.0
+    if isinstance(exc, (httpx2.NetworkError, httpx2.RemoteProtocolError)) and not isinstance(
+        exc, httpx2.TimeoutException
+    ):
+        return 0.0
+    return None
+
+
+def retrying(call: Callable[[], T], what: str, *, status: frozenset[int] = RETRY_STATUS) -> T:
+    """``call()``, retried with exponential backoff on ``status`` answers (default 408, 429,
+    5xx) and dropped connections, at most MAX_TRIES times."""
+    delay = 1.0
+    for attempt in range(1, MAX_TRIES + 1):
+        try:
+            return call()
+        except Exception as exc:
+            asked = transient(exc, status)
+            if asked is None or attempt == MAX_TRIES:
+                raise
+            wait = min(max(asked, delay), MAX_WAIT)
+            logger.warning(
+                "hf: %s failed (%s); retry %d/%d in %.0f s",
+                what,
+                _short(exc),
+                attempt,
+                MAX_TRIES - 1,
+                wait,
+            )
+            time.sleep(wait)
+            delay *= 2
+    raise AssertionError("unreachable")
+
+
+def _short(exc: BaseException) -> str:
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
+_timeouts_lock = threading.Lock()
+
+
+def use_timeouts(connect: float, read: float) -> None:
+    """Give huggingface_hub's shared HTTP client connect and read timeouts (it has none).
+
+    Only replaces huggingface_hub's own default client factory, never one the application set."""
+    import httpx2
+    from huggingface_hub.utils import _http
+
+    with _timeouts_lock:
+        current = _http._GLOBAL_CLIENT_FACTORY
+        mine = getattr(current, "dvc_hf", None)
+        if mine == (connect, read) or (current is not _http.default_client_factory and not mine):
+            return
+
+        def factory() -> httpx2.Client:
+            client = _http.default_client_factory()
+            client.timeout = httpx2.Timeout(read, connect=connect)
+            return client
+
+        factory.dvc_hf = (connect, read)  # type: ignore[attr-defined]
+        _http.set_client_factory(factory)
