@@ -24,6 +24,12 @@ class Caller:
     can_write: bool
 
 
+def user_name(token: str) -> str:
+    """The public name of a token's holder. Never the token itself: names end up in commit
+    authors, repo namespaces and whoami, which any reader of a repo sees."""
+    return "user-" + hashlib.sha256(token.encode()).hexdigest()[:10]
+
+
 class Auth:
     def __init__(self, tokens: dict[str, str], secret: bytes) -> None:
         self.tokens = tokens  # token -> "rw" | "ro"
@@ -34,13 +40,13 @@ class Auth:
         if authorization and authorization.lower().startswith("bearer "):
             token = authorization[7:].strip() or None
         if not self.tokens:
-            return Caller(token or "anonymous", token, True)
+            return Caller(user_name(token) if token else "anonymous", token, True)
         if token is None:
             return Caller("anonymous", None, False)
         scope = self.tokens.get(token)
         if scope is None:
             raise HubHTTPError(401, "Invalid credentials in Authorization header")
-        return Caller(token, token, scope == "rw")
+        return Caller(user_name(token), token, scope == "rw")
 
     def check_read(self, caller: Caller, private: bool) -> None:
         if private and caller.token is None and self.tokens:
