@@ -63,8 +63,9 @@ def test_tokens_appear_in_no_output_log_exception_or_commit(hub_project: HubProj
     keep(project.dvc("add", "ckpts"))
     keep(project.dvc("-v", "push"))
     keep(project.dvc("-v", "status", "-c"))
-    # Failing runs: every request answered 500, then a token the Hub does not know.
-    hub.inject(status=500)
+    # Failing runs: every request refused (403: not retried, so quick), then a token the Hub
+    # does not know.
+    hub.inject(status=403)
     new.write_bytes(b"newer weights" * 1000)
     keep(project.dvc("add", "ckpts"))
     assert keep(project.dvc("-v", "push", check=False)).returncode != 0
