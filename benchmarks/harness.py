@@ -44,7 +44,7 @@ SCALES = {
     "full": Scale("full", GiB, 4, 256 * MiB, 1000, 8 * KiB, (1, 10, 100, 1000), 256 * KiB,
                   runs=5, proc_runs=21, calls=20_000, concurrency=8),
     "quick": Scale("quick", 16 * MiB, 4, 4 * MiB, 100, 4 * KiB, (1, 10, 100), 64 * KiB,
-                   runs=3, proc_runs=7, calls=5_000, concurrency=8),
+                   runs=2, proc_runs=7, calls=5_000, concurrency=8),
     "smoke": Scale("smoke", 1 * MiB, 4, 256 * KiB, 10, 1 * KiB, (1, 2), 16 * KiB,
                    runs=1, proc_runs=2, calls=200, concurrency=3),
 }  # fmt: skip
