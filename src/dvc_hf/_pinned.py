@@ -35,6 +35,7 @@ class PinnedHfFileSystem(HfFileSystem):
                 path, revision=revision or self.pinned_revision
             ),
             f"repo info for {path}",
+            endpoint=self.endpoint,
         )
         if not isinstance(resolved, HfFileSystemResolvedRepositoryPath):
             return resolved

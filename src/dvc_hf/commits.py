@@ -220,6 +220,7 @@ class _Committer:
                         num_threads=self.fs.jobs,
                     ),
                     f"commit to {self.repo.display}",
+                    endpoint=self.fs.endpoint,
                     status=RETRY_STATUS - {429},
                 )
                 break

@@ -231,6 +231,7 @@ class HfFileSystem(FileSystem):
                         repo.id, batch, repo_type=repo.type, revision=self.revision
                     ),
                     f"paths-info on {repo.display}",
+                    endpoint=self.endpoint,
                 )
             except (RepositoryNotFoundError, RevisionNotFoundError) as exc:
                 if self.create_repo:  # the first push will create it: nothing is there yet
@@ -280,7 +281,9 @@ class HfFileSystem(FileSystem):
                         fobj.write(chunk)
                         callback.relative_update(len(chunk))
 
-        retry.retrying(download, f"download of {self.unstrip_protocol(from_info)}")
+        retry.retrying(
+            download, f"download of {self.unstrip_protocol(from_info)}", endpoint=self.endpoint
+        )
 
     @staticmethod
     def _with_etag(entry: Any) -> Any:

@@ -48,19 +48,42 @@ def transient(exc: BaseException, status: frozenset[int] = RETRY_STATUS) -> floa
     return None
 
 
-def retrying(call: Callable[[], T], what: str, *, status: frozenset[int] = RETRY_STATUS) -> T:
+# An endpoint that could not be reached (after its retries) is not asked again for a while:
+# one DVC command checks existence several times, and each would wait out the same retries or
+# read timeout before it can fall back to another remote or report.
+DOWN_FOR_S = 30.0
+_down: dict[str, tuple[float, str]] = {}
+
+
+def retrying(
+    call: Callable[[], T],
+    what: str,
+    *,
+    endpoint: str,
+    status: frozenset[int] = RETRY_STATUS,
+) -> T:
     """``call()``, retried with exponential backoff on ``status`` answers (default 408, 429,
     5xx) and dropped connections, at most MAX_TRIES times."""
+    import httpx2
+
+    until, why = _down.get(endpoint, (0.0, ""))
+    if until > time.monotonic():
+        raise httpx2.ConnectError(
+            f"{why} a moment ago; not asking {endpoint} again for {DOWN_FOR_S:.0f} s"
+        )
     delay = 1.0
     for attempt in range(1, MAX_TRIES + 1):
         try:
-            return call()
+            result = call()
         except Exception as exc:
             asked = transient(exc, status)
             if asked is None or attempt == MAX_TRIES:
+                if isinstance(exc, httpx2.TransportError):
+                    _down[endpoint] = (time.monotonic() + DOWN_FOR_S, _short(exc))
                 raise
             wait = min(max(asked, delay), MAX_WAIT)
-            logger.warning(
+            # INFO: a retry that works is progress, not a problem; the final error is reported.
+            logger.info(
                 "hf: %s failed (%s); retry %d/%d in %.0f s",
                 what,
                 _short(exc),
@@ -70,6 +93,9 @@ def retrying(call: Callable[[], T], what: str, *, status: frozenset[int] = RETRY
             )
             time.sleep(wait)
             delay *= 2
+        else:
+            _down.pop(endpoint, None)
+            return result
     raise AssertionError("unreachable")
 
 
