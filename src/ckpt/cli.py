@@ -218,7 +218,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
     root, artifacts = _context(args)
     with checkout_lock(root):
-        entries = survey(root, artifacts, rehash="all")
+        entries = survey(root, artifacts, rehash="all", jobs=args.jobs)
         dir_md5 = dvcfiles.tracked_dir_md5(root)
         stamps.update(
             root,

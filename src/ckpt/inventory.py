@@ -33,8 +33,11 @@ class Entry:
         return asdict(self)
 
 
-def survey(root: Path, artifacts: Iterable[Artifact], *, rehash: str = "never") -> list[Entry]:
-    """One Entry per artifact. ``rehash``: "never" (stamps only), "unstamped", or "all"."""
+def survey(
+    root: Path, artifacts: Iterable[Artifact], *, rehash: str = "never", jobs: int | None = None
+) -> list[Entry]:
+    """One Entry per artifact. ``rehash``: "never" (stamps only), "unstamped", or "all";
+    ``jobs``: files hashed at once (default: one per core)."""
     from ckpt.hashing import hash_many
 
     artifacts = list(artifacts)
@@ -57,7 +60,7 @@ def survey(root: Path, artifacts: Iterable[Artifact], *, rehash: str = "never") 
         entries.append(Entry(a.name, a.path, PRESENT, st.st_size, expected, actual, a.desc))
     hashed = {
         p.relative_to(root).as_posix(): md5
-        for p, md5 in hash_many(root / p for p in to_hash).items()
+        for p, md5 in hash_many((root / p for p in to_hash), jobs=jobs).items()
     }
     for e in entries:
         if e.state == MISSING:
