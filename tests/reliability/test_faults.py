@@ -75,6 +75,7 @@ def test_pull_and_push_complete_through_faults(hub_project: HubProject, fault: s
     pushed, _ = timed([DVC, "push"], project)
     assert pushed.returncode == 0, pushed.stderr
     assert sum(r.get("fault", False) for r in hub.requests()) > 0, "no fault was injected"
+    assert hub.count(kind="lfs-upload", status=200) >= 1  # the large file went through LFS
 
     hub.clear_faults()
     assert dirs_missing_files(hub) == {}
