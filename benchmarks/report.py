@@ -48,9 +48,12 @@ def summary_lines(results: Sequence[Result]) -> list[str]:
 
 def detail_lines(result: Result) -> list[str]:
     lines = [f"### #{result.number} {result.path}", "",
-             "| contender | median | runs | vs ours |", "|---|---|---|---|"]  # fmt: skip
+             "| contender | median | runs | range | vs ours |", "|---|---|---|---|---|"]  # fmt: skip
     for m in result.measures:
-        lines.append(f"| {m.label} | {fmt_time(m.median)} | {len(m.samples)} | {m.note} |")
+        spread = f"{fmt_time(min(m.samples))} - {fmt_time(max(m.samples))}"
+        lines.append(
+            f"| {m.label} | {fmt_time(m.median)} | {len(m.samples)} | {spread} | {m.note} |"
+        )
     lines.append("")
     lines += [f"- {note}" for note in result.notes]
     return [*lines, ""]
