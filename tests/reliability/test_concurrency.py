@@ -64,9 +64,9 @@ def test_8_processes_of_8_threads_fetch_each_object_once(hub_project: HubProject
         )
         for _ in range(PROCESSES)
     ]
-    outputs = [(p.wait(timeout=300), *p.communicate()) for p in procs]
-    assert [rc for rc, _, _ in outputs] == [0] * PROCESSES, outputs
-    answers = [a for _, out, _ in outputs for a in json.loads(out)]
+    outputs = [(*p.communicate(timeout=300), p.returncode) for p in procs]
+    assert [rc for _, _, rc in outputs] == [0] * PROCESSES, outputs
+    answers = [a for out, _, _ in outputs for a in json.loads(out)]
     path = project.root / project.paths()[NAME]
     assert answers == [str(path)] * PROCESSES * THREADS
     assert path.read_bytes() == project.expected(NAME)
@@ -113,8 +113,8 @@ def test_two_clones_pushing_at_once_leave_the_remote_consistent(
         )
         for c in clones.values()
     ]
-    results = [(p.wait(timeout=300), p.communicate()[0]) for p in pushes]
-    assert [rc for rc, _ in results] == [0, 0], results
+    results = [(p.communicate(timeout=300)[0], p.returncode) for p in pushes]
+    assert [rc for _, rc in results] == [0, 0], results
     first, second = hub.requests(kind="commit", status=200)
     assert second["ts"] - second["ms"] / 1000 < first["ts"], "the commits did not overlap"
     assert dirs_missing_files(hub) == {}
