@@ -8,7 +8,7 @@ to configure https://s3.hf.co.
 
 import shutil
 
-from conftest import DvcCli
+from helpers.dvc_cli import DvcCli
 from helpers.s3 import FAKE_KEY_ID, FAKE_SECRET, S3Server
 
 

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import DvcCli, new_repo
+from helpers.dvc_cli import DvcCli, new_repo
 from helpers.hub import LocalHub
 from huggingface_hub import HfApi
 

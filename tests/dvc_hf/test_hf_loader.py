@@ -1,6 +1,6 @@
 """The loader's cold path (ckpt.get_checkpoint) pulling through an hf:// remote."""
 
-from conftest import new_repo
+from helpers.dvc_cli import new_repo
 from helpers.hub import LocalHub
 from helpers.project import Project, checkpoint_bytes
 
