@@ -223,6 +223,35 @@ def _captured_dvc_messages() -> Iterator[list[str]]:
             logger.removeHandler(handler)
 
 
+def _backups(root: Path, paths: Sequence[str], dir_md5: str) -> list[tuple[Path, Path]]:
+    """(local copy, where a forced re-fetch keeps it meanwhile) for each path and cache object.
+
+    Cache objects stay beside themselves (same filesystem, so the move is a rename); workspace
+    files go under .dvc/tmp so nothing stray is left in ckpts/.
+    """
+    manifest = dvcfiles.load_manifest(root, dir_md5) or {}
+    cache = dvcfiles.cache_dir(root)
+    pairs = []
+    for path in paths:
+        pairs.append((root / path, root / STAMP_DIR / "backup" / path))
+        md5 = manifest.get(path[len(TRACKED_DIR) + 1 :])
+        if md5:
+            obj = dvcfiles.object_path(cache, md5)
+            pairs.append((obj, obj.with_name(obj.name + ".ckpt-backup")))
+    return pairs
+
+
+def restore_interrupted(root: Path, paths: Sequence[str], dir_md5: str) -> None:
+    """Undo what a forced re-fetch killed mid-way left set aside: put back, or drop if replaced."""
+    for src, dest in _backups(root, paths, dir_md5):
+        if os.path.lexists(dest):
+            if os.path.lexists(src):
+                dest.unlink()
+            else:
+                os.replace(dest, src)
+                log.info("Restored %s, set aside by an interrupted forced re-fetch.", src)
+
+
 @contextmanager
 def backed_up(root: Path, paths: Sequence[str], dir_md5: str, *, enabled: bool) -> Iterator[None]:
     """For a forced re-fetch: set aside the local copies, restore them if the fetch fails.
@@ -233,24 +262,9 @@ def backed_up(root: Path, paths: Sequence[str], dir_md5: str, *, enabled: bool) 
     if not enabled:
         yield
         return
-    manifest = dvcfiles.load_manifest(root, dir_md5) or {}
-    cache = dvcfiles.cache_dir(root)
     moved: list[tuple[Path, Path]] = []
-    backup_dir = root / STAMP_DIR / "backup"
-    for path in paths:
-        sources = [root / path]
-        md5 = manifest.get(path[len(TRACKED_DIR) + 1 :])
-        if md5:
-            sources.append(dvcfiles.object_path(cache, md5))
-        for src in sources:
-            if not os.path.lexists(src):
-                continue
-            # Beside the cache object (same filesystem, so the move is a rename); workspace files
-            # go under .dvc/tmp so nothing stray is left in ckpts/.
-            if src.is_relative_to(cache):
-                dest = src.with_name(src.name + ".ckpt-backup")
-            else:
-                dest = backup_dir / path
+    for src, dest in _backups(root, paths, dir_md5):
+        if os.path.lexists(src):
             dest.parent.mkdir(parents=True, exist_ok=True)
             os.replace(src, dest)
             moved.append((dest, src))

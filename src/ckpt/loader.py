@@ -74,6 +74,7 @@ def ensure(root: Path, artifacts: Iterable[Artifact], *, force: bool = False) ->
         cache = dvcfiles.cache_dir(root)
         for artifact in wanted.values():
             check_inside(root, artifact, cache)
+        fetch.restore_interrupted(root, list(wanted), dir_md5)
         missing = list(wanted) if force else _verify_present(root, wanted, dir_md5)
         if not missing:
             return {p: root / p for p in wanted}

@@ -177,3 +177,19 @@ def test_falls_back_to_the_next_remote(project, caplog):
     assert md5(get_checkpoint("mp_20_vae")) == expected_md5(project, "mp_20_vae")
     assert "Remote 'broken' could not supply mp_20_vae" in caplog.text
     assert "Fetched mp_20_vae from remote 'local'" in caplog.text
+
+
+def test_copies_set_aside_by_a_killed_forced_refetch_are_restored(project):
+    path = get_checkpoint("mp_20_vae")
+    digest = expected_md5(project, "mp_20_vae")
+    obj = object_path(cache_dir(project.root), digest)
+    # What `force_download=True` had done when it was killed: both copies set aside.
+    backup = project.root / ".dvc/tmp/ckpt/backup/ckpts/mp_20/vae/dng_m4owq4i5_v0.ckpt"
+    backup.parent.mkdir(parents=True)
+    os.replace(path, backup)
+    os.replace(obj, obj.with_name(obj.name + ".ckpt-backup"))
+    shutil.rmtree(project.remote)  # so they can only come back from the backups
+
+    assert get_checkpoint("mp_20_vae") == path
+    assert md5(path) == digest and obj.exists()
+    assert not backup.exists() and not obj.with_name(obj.name + ".ckpt-backup").exists()
