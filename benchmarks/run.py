@@ -1,9 +1,9 @@
 """``python -m benchmarks.run [--quick] [--only N,...]``: run the suite, print PASS/FAIL per target,
 write BENCHMARKS.md and the scaling plot.
 
-A full run (the default) writes ``BENCHMARKS.md`` at the repository root and
-``benchmarks/scaling.png``; other scales write under ``benchmarks/.work/`` unless ``--out`` says
-where, so a quick run never overwrites the published figures.
+A full run of every benchmark (the default) writes ``BENCHMARKS.md`` at the repository root and
+``benchmarks/scaling.png``; quick, smoke and ``--only`` runs write under ``benchmarks/.work/``
+unless ``--out`` says where, so they never overwrite the published figures.
 """
 
 from __future__ import annotations
@@ -84,15 +84,17 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     scale = SCALES[args.scale]
-    if args.out is None and args.scale != "full":
-        args.out = REPO / "benchmarks" / ".work" / f"report-{args.scale}"
+    partial = args.only != list(TITLES)
+    if args.out is None and (args.scale != "full" or partial):  # never clobber the full report
+        suffix = "-partial" if partial else ""
+        args.out = REPO / "benchmarks" / ".work" / f"report-{args.scale}{suffix}"
     out_md = (args.out or REPO) / "BENCHMARKS.md"
     out_png = (args.out or REPO / "benchmarks") / "scaling.png"
     work = args.work or REPO / "benchmarks" / ".work" / f"run-{os.getpid()}"
     command = "python -m benchmarks.run" + (
         f" --scale {args.scale}" if args.scale != "full" else ""
     )
-    if args.only != list(TITLES):
+    if partial:
         command += f" --only {','.join(map(str, args.only))}"
     cases = _cases()
     results: list[Result] = []
