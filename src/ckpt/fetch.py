@@ -182,6 +182,9 @@ def _repo_config(root: Path) -> dict:
     # DVC's default link type tries a reflink first, which creates the file empty at its final
     # path and deletes it when the filesystem cannot clone: a kill -9 in between leaves an empty
     # checkpoint. A copy goes to a temp file that is renamed into place. A configured type wins.
+    # (Not hardlink by default, though it would save a copy: writing to a hardlinked checkpoint
+    # in place, as root can despite DVC's read-only bit, corrupts the cache object with it, and
+    # from a directory remote DVC hardlinks the remote's object into the cache as well.)
     config = secrets.refuse_committed_secrets(root)
     if not dvcfiles.read_config(root).get("cache", {}).get("type"):
         config["cache"] = {"type": "copy"}
@@ -210,7 +213,11 @@ def _captured_dvc_messages() -> Iterator[list[str]]:
 
     class Collect(logging.Handler):
         def emit(self, record: logging.LogRecord) -> None:
-            messages.append(record.getMessage())
+            message = record.getMessage()
+            # DVC logs a failed transfer as "failed to transfer 'md5'", with the cause attached.
+            if record.exc_info and record.exc_info[1] is not None:
+                message = f"{message}: {record.exc_info[1]}"
+            messages.append(message)
 
     handler = Collect(level=logging.WARNING)
     loggers = [logging.getLogger(name) for name in ("dvc", "dvc_data", "dvc_objects")]

@@ -9,8 +9,10 @@ staged and committed in few commits (see ``dvc_hf.commits``); existence checks u
 from __future__ import annotations
 
 import errno
+import hashlib
 import io
 import os
+import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -40,6 +42,10 @@ class HfRemoteError(DvcException):
 
 class HfConfigError(HfRemoteError, ValueError):
     """The remote URL or options cannot work."""
+
+
+class HfCorruptObjectError(HfRemoteError, OSError):
+    """An object's bytes on the Hub do not hash to its name."""
 
 
 class HfRepoNotFoundError(HfRemoteError, FileNotFoundError):
@@ -72,6 +78,14 @@ def hub_disables_xet(endpoint: str) -> None:
     constants = sys.modules.get("huggingface_hub.constants")
     if constants is not None:  # already imported: flip the flag it read at import time
         constants.HF_HUB_DISABLE_XET = True
+
+
+_OBJECT = re.compile(r"(?:^|/)files/md5/([0-9a-f]{2})/([0-9a-f]{30})(?:\.dir)?$")
+
+
+def _object_md5(in_repo: str) -> str | None:
+    match = _OBJECT.search(in_repo)
+    return match[1] + match[2] if match else None
 
 
 def _split_repo(path: str) -> tuple[RepoRef, str]:
@@ -260,6 +274,9 @@ class HfFileSystem(FileSystem):
         from huggingface_hub.utils import hf_raise_for_status, http_stream_backoff
 
         repo, in_repo = self.locate(from_info)
+        # DVC names objects by their md5 (files/md5/ab/cdef...[.dir]): checking it while the bytes
+        # stream costs no extra read, which is why the `verify` option defaults to false.
+        expected = _object_md5(in_repo)
         url = hf_hub_url(
             repo.id, in_repo, repo_type=repo.type, revision=self.revision, endpoint=self.endpoint
         )
@@ -276,10 +293,20 @@ class HfFileSystem(FileSystem):
                 hf_raise_for_status(response)
                 if size := response.headers.get("Content-Length"):
                     callback.set_size(int(size))
+                digest = hashlib.md5() if expected else None
                 with open(to_info, "wb") as fobj:
                     for chunk in response.iter_bytes(1024 * 1024):
                         fobj.write(chunk)
+                        if digest is not None:
+                            digest.update(chunk)
                         callback.relative_update(len(chunk))
+                if digest is not None and digest.hexdigest() != expected:
+                    # Not retried: the Hub served these bytes under this name, and will again.
+                    raise HfCorruptObjectError(
+                        f"{self.unstrip_protocol(from_info)}: the bytes the Hub served hash to "
+                        f"md5 {digest.hexdigest()}, not to the object's name; the remote object "
+                        "is corrupt. Re-push it from a checkout that has it (`dvc push`)."
+                    )
 
         retry.retrying(
             download, f"download of {self.unstrip_protocol(from_info)}", endpoint=self.endpoint

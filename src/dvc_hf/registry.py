@@ -47,8 +47,8 @@ def remote_options(schema: ModuleType) -> dict:
         # Named as for DVC's http remotes; seconds.
         "connect_timeout": All(Coerce(float), Range(min=0)),
         "read_timeout": All(Coerce(float), Range(min=0)),
-        # Hub downloads carry no md5: let DVC re-hash what it fetches.
-        Optional("verify", default=True): schema.Bool,
+        # Off: HfFileSystem.get_file checks each object's md5 against its name as it streams.
+        Optional("verify", default=False): schema.Bool,
         **schema.REMOTE_COMMON,
     }
 

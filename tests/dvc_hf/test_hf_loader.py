@@ -31,3 +31,43 @@ def test_get_checkpoint_cold_path_pulls_through_hf(project: Project, shared_hub:
     objects = [p for p in downloads if not p.endswith(".dir")]
     assert len(objects) == 1
     assert len(downloads) <= 3
+
+
+def test_an_object_whose_bytes_do_not_match_its_name_is_refused(
+    project: Project, shared_hub: LocalHub
+):
+    from huggingface_hub import HfApi
+
+    from ckpt import CheckpointUnavailable
+    from ckpt.dvcfiles import object_path, tracked_dir_md5
+
+    repo_id = new_repo(shared_hub, "corrupt")
+    project.dvc("pull", "-q", "-r", "local")
+    project.dvc("remote", "add", "-f", "-d", "hf", f"hf://datasets/{repo_id}")
+    project.dvc("remote", "modify", "hf", "endpoint", shared_hub.url)
+    project.dvc("push", "-q", "-r", "hf")
+    project.dvc("remote", "remove", "local")
+    # Replace one object on the Hub with other bytes under the same name.
+    manifest = object_path(project.root / ".dvc" / "cache", tracked_dir_md5(project.root))
+    md5 = next(e["md5"] for e in __import__("json").loads(manifest.read_bytes())
+               if e["relpath"] == "mp_20/vae/dng_m4owq4i5_v0.ckpt")  # fmt: skip
+    HfApi(endpoint=shared_hub.url).upload_file(
+        path_or_fileobj=b"\0not the checkpoint" * 100,
+        path_in_repo=f"files/md5/{md5[:2]}/{md5[2:]}",
+        repo_id=repo_id,
+        repo_type="dataset",
+    )
+    project.delete_local()
+
+    plain = project.dvc("pull", "-r", "hf", check=False)
+    assert plain.returncode != 0  # plain `dvc pull` refuses it too, without DVC's verify pass
+    assert not (project.root / "ckpts/mp_20/vae/dng_m4owq4i5_v0.ckpt").exists()
+
+    project.delete_local()
+    try:
+        get_checkpoint("mp_20_vae")
+    except CheckpointUnavailable as exc:
+        assert "not to the object's name" in str(exc)
+    else:
+        raise AssertionError("a corrupt remote object was returned")
+    assert not object_path(project.root / ".dvc" / "cache", md5).exists()
