@@ -1,15 +1,19 @@
-"""Moving bytes: pull single files through DVC's Python API, trying each configured remote in turn.
+"""Moving bytes: fetch single objects through DVC's Python API, trying each remote in turn.
 
-``dvc pull`` on a file inside the tracked directory fetches only the ``.dir`` manifest and that
-file. Fetch and checkout are separate calls here so that a remote that does not have the objects
-(or cannot be reached) is detected and the next remote tried, and so the error can say why.
+DVC's data cloud pulls exactly the objects named: the ``.dir`` manifest (if the cache lacks it),
+then the md5 of each wanted file. Naming objects rather than targets skips DVC's target
+collection, which re-parses ``dvc.yaml`` (our registry) once per target: quadratic in the
+number of checkpoints. The files are then put into place from the cache here, atomically
+(a link or copy under a temporary name, renamed), honouring ``cache.type``.
 """
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import re
+import shutil
 import sqlite3
 import time
 from collections.abc import Iterator, Sequence
@@ -28,14 +32,21 @@ _DVC_LOCK_PATIENCE = 120.0
 
 
 def pull(root: Path, artifacts: Sequence[Artifact]) -> str:
-    """Fetch into the cache if needed and check out; returns the remote that served (or "cache")."""
+    """Fetch into the cache if needed and put into place; returns the remote that served (or
+    "cache")."""
+    served = "cache"
+    if _missing_objects(root, artifacts):
+        served = _fetch(root, artifacts)
+    else:
+        # Already in the DVC cache (a shared cache on a cluster, or a deleted workspace file).
+        log.info("Taking %s from the DVC cache.", " ".join(a.name for a in artifacts))
+    _place(root, artifacts)
+    return served
+
+
+def _fetch(root: Path, artifacts: Sequence[Artifact]) -> str:
     paths = [a.path for a in artifacts]
     names = " ".join(a.name for a in artifacts)
-    if not _missing_objects(root, artifacts):
-        # Already in the DVC cache (a shared cache on a cluster, or a deleted workspace file).
-        _checkout(root, paths)
-        log.info("Checked out %s from the DVC cache.", names)
-        return "cache"
     remotes = dvcfiles.remotes(root)
     if not remotes:
         raise CheckpointUnavailable(
@@ -47,7 +58,6 @@ def pull(root: Path, artifacts: Sequence[Artifact]) -> str:
     for remote in remotes:
         reason = _fetch_from(root, artifacts, remote.name)
         if reason is None:
-            _checkout(root, paths)
             if failures:
                 log.warning("Fetched %s from remote '%s' (%s).", names, remote.name, remote.url)
             else:
@@ -94,14 +104,28 @@ def _fetch_from(root: Path, artifacts: Sequence[Artifact], remote: str) -> str |
     """None when every needed object is in the local cache afterwards, else why not."""
     from dvc.exceptions import DvcException
 
+    def fetch(repo) -> None:  # type: ignore[no-untyped-def]
+        from dvc_data.hashfile.hash_info import HashInfo
+
+        dir_md5 = dvcfiles.tracked_dir_md5(root)
+        if dvcfiles.load_manifest(root, dir_md5) is None:
+            # Just the manifest: a .dir pulled on its own does not bring its files along.
+            repo.cloud.pull([HashInfo("md5", dir_md5)], remote=remote)
+        expected = dvcfiles.expected_md5s(root, dir_md5, artifacts)
+        if expected is None:
+            return  # the remote does not have the manifest: reported below
+        cache = dvcfiles.cache_dir(root)
+        wanted = {
+            HashInfo("md5", md5)
+            for md5 in expected.values()
+            if not dvcfiles.object_path(cache, md5).exists()
+        }
+        if wanted:
+            repo.cloud.pull(wanted, remote=remote)
+
     with _captured_dvc_messages() as messages, _dvc_progress_bars():
         try:
-            _with_repo(
-                root,
-                lambda repo: repo.fetch(
-                    targets=_targets(root, [a.path for a in artifacts]), remote=remote
-                ),
-            )
+            _with_repo(root, fetch)
         except DvcException as exc:
             messages.append(str(exc))
         except (OSError, sqlite3.Error) as exc:  # DVC's state databases are sqlite
@@ -122,42 +146,73 @@ def _missing_objects(root: Path, artifacts: Sequence[Artifact]) -> list[str]:
     return [p for p, md5 in expected.items() if not dvcfiles.object_path(cache, md5).exists()]
 
 
-def _checkout(root: Path, paths: Sequence[str]) -> None:
-    def checkout(repo) -> None:  # type: ignore[no-untyped-def]
-        from dvc.repo import lock_repo
-
-        with lock_repo(repo):  # no dvc process is mid-copy while stale temp files are removed
-            _remove_stale_temp_files(root)
-            repo.checkout(targets=_targets(root, paths), force=True)
-
-    from dvc.exceptions import DvcException
-
-    try:
-        _with_repo(root, checkout)
-    except (DvcException, OSError, sqlite3.Error) as exc:
-        reason = f"{type(exc).__name__}: {exc}"
-        raise CheckpointUnavailable(
-            f"Could not put {', '.join(paths)} into place from the DVC cache: {reason}"
-            + _disk_hint(reason)
-            + "\nFix the cause above, then run `ckpt pull` again."
-        ) from exc
+def _place(root: Path, artifacts: Sequence[Artifact]) -> None:
+    """Put each file into place from the cache: link or copy to a temporary name, then rename,
+    so a crash never leaves a partial checkpoint at its path."""
+    expected = dvcfiles.expected_md5s(root, dvcfiles.tracked_dir_md5(root), artifacts) or {}
+    cache = dvcfiles.cache_dir(root)
+    links = _link_types(root)
+    _remove_stale_temp_files(root)
+    for path, md5 in expected.items():
+        try:
+            _link_into_place(dvcfiles.object_path(cache, md5), root / path, links)
+        except OSError as exc:
+            reason = f"{type(exc).__name__}: {exc}"
+            raise CheckpointUnavailable(
+                f"Could not put {path} into place from the DVC cache: {reason}"
+                + _disk_hint(reason)
+                + "\nFix the cause above, then run `ckpt pull` again."
+            ) from exc
 
 
-# dvc_objects.fs.utils.tmp_fname: DVC copies to `.<token_urlsafe(16)>.tmp` beside the target, then
-# renames; a process killed in between leaves the temp file behind.
-_DVC_TEMP_NAME = re.compile(r"\.[A-Za-z0-9_-]{22}\.tmp")
+def _link_types(root: Path) -> list[str]:
+    # Copy unless cache.type says otherwise: writing to a hardlinked or symlinked checkpoint in
+    # place (root can, despite the read-only bit) would corrupt the cache object with it.
+    # Reflink has no portable call in Python's standard library; it falls through to copy.
+    configured = dvcfiles.read_config(root).get("cache", {}).get("type", "")
+    types = [t.strip() for t in configured.split(",") if t.strip()]
+    return [t for t in types if t != "reflink"] + ["copy"]
+
+
+# Errors that mean "this link type cannot work here": try the next one.
+_LINK_UNSUPPORTED = {errno.EXDEV, errno.EPERM, errno.ENOTSUP, errno.EMLINK, errno.ENOSYS}
+
+
+def _link_into_place(obj: Path, dest: Path, links: list[str]) -> None:
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_name(f".{dest.name}.{_TEMP_TAG}{os.getpid()}.tmp")
+    for link in links:
+        tmp.unlink(missing_ok=True)
+        try:
+            if link == "hardlink":
+                os.link(obj, tmp)
+            elif link == "symlink":
+                os.symlink(obj, tmp)
+            elif link == "copy":
+                shutil.copyfile(obj, tmp)
+            else:
+                continue
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            if link == "copy" or exc.errno not in _LINK_UNSUPPORTED:
+                raise
+            continue
+        os.replace(tmp, dest)
+        return
+
+
+_TEMP_TAG = "ckpt-incoming-"
+# Temporary names a killed process may leave in ckpts/: ours (`.NAME.ckpt-incoming-PID.tmp`), and
+# dvc_objects.fs.utils.tmp_fname's `.<token_urlsafe(16)>.tmp` from an interrupted `dvc checkout`.
+_STALE_TEMP = re.compile(rf"\..+\.{_TEMP_TAG}\d+\.tmp|\.[A-Za-z0-9_-]{{22}}\.tmp")
 
 
 def _remove_stale_temp_files(root: Path) -> None:
+    # Under the checkout lock, so no other ckpt process is mid-copy.
     for path in (root / TRACKED_DIR).rglob(".*.tmp"):
-        if _DVC_TEMP_NAME.fullmatch(path.name) and path.is_file():
+        if _STALE_TEMP.fullmatch(path.name) and (path.is_file() or path.is_symlink()):
             log.info("Removing %s, left by an interrupted checkout.", path)
             path.unlink(missing_ok=True)
-
-
-def _targets(root: Path, paths: Sequence[str]) -> list[str]:
-    # DVC resolves relative targets against the working directory, not the repo root.
-    return [os.fspath(root / p) for p in paths]
 
 
 def _with_repo(root: Path, action):  # type: ignore[no-untyped-def]
@@ -179,16 +234,7 @@ def _with_repo(root: Path, action):  # type: ignore[no-untyped-def]
 
 
 def _repo_config(root: Path) -> dict:
-    # DVC's default link type tries a reflink first, which creates the file empty at its final
-    # path and deletes it when the filesystem cannot clone: a kill -9 in between leaves an empty
-    # checkpoint. A copy goes to a temp file that is renamed into place. A configured type wins.
-    # (Not hardlink by default, though it would save a copy: writing to a hardlinked checkpoint
-    # in place, as root can despite DVC's read-only bit, corrupts the cache object with it, and
-    # from a directory remote DVC hardlinks the remote's object into the cache as well.)
-    config = secrets.refuse_committed_secrets(root)
-    if not dvcfiles.read_config(root).get("cache", {}).get("type"):
-        config["cache"] = {"type": "copy"}
-    return config
+    return secrets.refuse_committed_secrets(root)
 
 
 @contextmanager

@@ -201,6 +201,13 @@ class HfFileSystem(FileSystem):
         if "fs" in self.__dict__:
             self.fs.dircache.clear()
 
+    def unreachable_error(self, exc: Exception) -> HfRemoteError:
+        return HfRemoteError(
+            f"cannot reach the Hub at {self.endpoint} ({type(exc).__name__}: {exc}). "
+            "Check the network, and the remote's endpoint (`dvc remote modify <name> "
+            "endpoint URL`, or HF_ENDPOINT when none is set)."
+        )
+
     def missing_repo_error(self, repo: RepoRef, exc: Exception) -> HfRepoNotFoundError:
         return HfRepoNotFoundError(
             f"{repo.display} (branch '{self.revision}') was not found on {self.endpoint}, or the "
@@ -252,11 +259,7 @@ class HfFileSystem(FileSystem):
                     return []
                 raise self.missing_repo_error(repo, exc) from None
             except httpx2.TransportError as exc:
-                raise HfRemoteError(
-                    f"cannot reach the Hub at {self.endpoint} ({type(exc).__name__}: {exc}). "
-                    "Check the network, and the remote's endpoint (`dvc remote modify <name> "
-                    "endpoint URL`, or HF_ENDPOINT when none is set)."
-                ) from None
+                raise self.unreachable_error(exc) from None
             for info in infos:
                 name = f"{repo.root}/{info.path}"
                 if getattr(info, "blob_id", None) is None:  # a folder
@@ -308,9 +311,14 @@ class HfFileSystem(FileSystem):
                         "is corrupt. Re-push it from a checkout that has it (`dvc push`)."
                     )
 
-        retry.retrying(
-            download, f"download of {self.unstrip_protocol(from_info)}", endpoint=self.endpoint
-        )
+        import httpx2
+
+        try:
+            retry.retrying(
+                download, f"download of {self.unstrip_protocol(from_info)}", endpoint=self.endpoint
+            )
+        except httpx2.TransportError as exc:
+            raise self.unreachable_error(exc) from None
 
     @staticmethod
     def _with_etag(entry: Any) -> Any:
