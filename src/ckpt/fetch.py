@@ -13,7 +13,6 @@ import errno
 import logging
 import os
 import re
-import shutil
 import sqlite3
 import time
 from collections.abc import Iterator, Sequence
@@ -31,17 +30,14 @@ log = logging.getLogger("ckpt")
 _DVC_LOCK_PATIENCE = 120.0
 
 
-def pull(root: Path, artifacts: Sequence[Artifact]) -> str:
-    """Fetch into the cache if needed and put into place; returns the remote that served (or
-    "cache")."""
-    served = "cache"
+def pull(root: Path, artifacts: Sequence[Artifact]) -> dict[str, str]:
+    """Fetch into the cache if needed and put into place; path -> md5 of the bytes now there."""
     if _missing_objects(root, artifacts):
-        served = _fetch(root, artifacts)
+        _fetch(root, artifacts)
     else:
         # Already in the DVC cache (a shared cache on a cluster, or a deleted workspace file).
         log.info("Taking %s from the DVC cache.", " ".join(a.name for a in artifacts))
-    _place(root, artifacts)
-    return served
+    return _place(root, artifacts)
 
 
 def _fetch(root: Path, artifacts: Sequence[Artifact]) -> str:
@@ -146,16 +142,25 @@ def _missing_objects(root: Path, artifacts: Sequence[Artifact]) -> list[str]:
     return [p for p, md5 in expected.items() if not dvcfiles.object_path(cache, md5).exists()]
 
 
-def _place(root: Path, artifacts: Sequence[Artifact]) -> None:
-    """Put each file into place from the cache: link or copy to a temporary name, then rename,
-    so a crash never leaves a partial checkpoint at its path."""
+def _place(root: Path, artifacts: Sequence[Artifact]) -> dict[str, str]:
+    """Put each file into place from the cache, returning the md5 of what is now at each path.
+
+    A link or copy goes to a temporary name and is renamed, so a crash never leaves a partial
+    checkpoint at its path. A copy is hashed as it is written (one read of the bytes, not two);
+    a link is hashed after. Files are placed in parallel: hashlib and file I/O release the GIL.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    from ckpt.hashing import file_md5
+
     expected = dvcfiles.expected_md5s(root, dvcfiles.tracked_dir_md5(root), artifacts) or {}
     cache = dvcfiles.cache_dir(root)
     links = _link_types(root)
     _remove_stale_temp_files(root)
-    for path, md5 in expected.items():
+
+    def place(path: str) -> str:
         try:
-            _link_into_place(dvcfiles.object_path(cache, md5), root / path, links)
+            md5 = _link_into_place(dvcfiles.object_path(cache, expected[path]), root / path, links)
         except OSError as exc:
             reason = f"{type(exc).__name__}: {exc}"
             raise CheckpointUnavailable(
@@ -163,6 +168,10 @@ def _place(root: Path, artifacts: Sequence[Artifact]) -> None:
                 + _disk_hint(reason)
                 + "\nFix the cause above, then run `ckpt pull` again."
             ) from exc
+        return md5 or file_md5(root / path)
+
+    with ThreadPoolExecutor(max_workers=max(1, min(len(expected), os.cpu_count() or 1))) as pool:
+        return dict(zip(expected, pool.map(place, expected), strict=True))
 
 
 def _link_types(root: Path) -> list[str]:
@@ -178,18 +187,20 @@ def _link_types(root: Path) -> list[str]:
 _LINK_UNSUPPORTED = {errno.EXDEV, errno.EPERM, errno.ENOTSUP, errno.EMLINK, errno.ENOSYS}
 
 
-def _link_into_place(obj: Path, dest: Path, links: list[str]) -> None:
+def _link_into_place(obj: Path, dest: Path, links: list[str]) -> str | None:
+    """Link or copy ``obj`` to ``dest`` atomically; the md5 of the bytes when it copied."""
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_name(f".{dest.name}.{_TEMP_TAG}{os.getpid()}.tmp")
     for link in links:
         tmp.unlink(missing_ok=True)
+        md5 = None
         try:
             if link == "hardlink":
                 os.link(obj, tmp)
             elif link == "symlink":
                 os.symlink(obj, tmp)
             elif link == "copy":
-                shutil.copyfile(obj, tmp)
+                md5 = _copy_hashing(obj, tmp)
             else:
                 continue
         except OSError as exc:
@@ -198,7 +209,23 @@ def _link_into_place(obj: Path, dest: Path, links: list[str]) -> None:
                 raise
             continue
         os.replace(tmp, dest)
-        return
+        return md5
+    raise AssertionError("unreachable: copy is always the last link type")
+
+
+def _copy_hashing(src: Path, dest: Path) -> str:
+    import hashlib
+
+    from ckpt.hashing import CHUNK
+
+    digest = hashlib.md5()
+    buf = bytearray(CHUNK)
+    view = memoryview(buf)
+    with open(src, "rb", buffering=0) as fin, open(dest, "wb", buffering=0) as fout:
+        while n := fin.readinto(buf):
+            digest.update(view[:n])
+            fout.write(view[:n])
+    return digest.hexdigest()
 
 
 _TEMP_TAG = "ckpt-incoming-"

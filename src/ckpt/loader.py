@@ -85,8 +85,8 @@ def ensure(root: Path, artifacts: Iterable[Artifact], *, force: bool = False) ->
                 f"nothing was fetched. Unset it and run `ckpt pull {' '.join(wanted[p].name for p in missing)}`."
             )
         with fetch.backed_up(root, missing, dir_md5, enabled=force):
-            fetch.pull(root, [wanted[p] for p in missing])
-            _verify_fetched(root, wanted, missing, dir_md5)
+            placed = fetch.pull(root, [wanted[p] for p in missing])
+            _verify_fetched(root, wanted, placed, dir_md5)
     return {p: root / p for p in wanted}
 
 
@@ -130,27 +130,21 @@ def _verify_present(root: Path, wanted: dict[str, Artifact], dir_md5: str) -> li
 
 
 def _verify_fetched(
-    root: Path, wanted: dict[str, Artifact], paths: list[str], dir_md5: str
+    root: Path, wanted: dict[str, Artifact], placed: dict[str, str], dir_md5: str
 ) -> None:
+    """Compare what was put into place (md5s hashed as it was written) with what DVC recorded."""
     from ckpt import fetch
-    from ckpt.hashing import hash_many
 
     expected = dvcfiles.expected_md5s(root, dir_md5, wanted.values())
-    assert expected is not None  # DVC fetched the manifest with the files
-    bad = {}
-    for abspath, md5 in hash_many(root / p for p in paths).items():
-        path = abspath.relative_to(root).as_posix()
-        if md5 != expected[path]:
-            bad[path] = md5
+    assert expected is not None  # fetched with the files
+    bad = {path: md5 for path, md5 in placed.items() if md5 != expected[path]}
     if bad:
         # The local DVC cache may hold the corrupt copy: drop it and fetch from the remote once more.
         cache = dvcfiles.cache_dir(root)
         for path, md5 in bad.items():
             quarantine(root, path, md5)
             dvcfiles.object_path(cache, expected[path]).unlink(missing_ok=True)
-        fetch.pull(root, [wanted[p] for p in bad])
-        for abspath, md5 in hash_many(root / p for p in bad).items():
-            path = abspath.relative_to(root).as_posix()
+        for path, md5 in fetch.pull(root, [wanted[p] for p in bad]).items():
             if md5 != expected[path]:
                 where = quarantine(root, path, md5)
                 dvcfiles.object_path(cache, expected[path]).unlink(missing_ok=True)
@@ -159,7 +153,7 @@ def _verify_fetched(
                     f"{expected[path]} but got {md5}, twice. The bad file was moved to {where} and "
                     "its cache copy deleted. The remote holds corrupt bytes: tell the maintainers."
                 )
-    stamps.update(root, {p: stamps.make(root / p, expected[p], dir_md5) for p in paths})
+    stamps.update(root, {p: stamps.make(root / p, expected[p], dir_md5) for p in placed})
 
 
 def quarantine(root: Path, path: str, md5: str) -> Path:
