@@ -18,6 +18,8 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from tqdm import tqdm
+
 from .retry import RETRY_STATUS, retrying
 
 if TYPE_CHECKING:
@@ -118,15 +120,6 @@ def plan_chunks(adds: list[_Add], max_files: int) -> list[list[_Add]]:
     return chunks
 
 
-def _human(size: int) -> str:
-    value = float(size)
-    for unit in ("B", "KB", "MB", "GB"):
-        if value < 1000 or unit == "GB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1000
-    raise AssertionError("unreachable")
-
-
 def _describe(paths: list[str], limit: int = 100) -> str:
     lines = paths[:limit]
     if len(paths) > limit:
@@ -169,7 +162,7 @@ class _Committer:
         summary = (
             f"{self.fs.commit_message}: {len(chunk) - ndirs} object(s)"
             + (f" + {ndirs} .dir" if ndirs else "")
-            + f", {_human(sum(a.size for a in chunk))}"
+            + f", {tqdm.format_sizeof(sum(a.size for a in chunk), 'B')}"
             + (f" (part {index}/{total})" if total > 1 else "")
         )
         paths = [self.fs.locate(a.path)[1] for a in chunk]
