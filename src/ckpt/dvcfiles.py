@@ -143,21 +143,28 @@ def _check_manifest(file: Path, entries: object) -> dict[str, str] | None:
 
 def read_config(root: Path) -> dict[str, dict[str, str]]:
     """DVC's merged repo config (``.dvc/config`` then ``.dvc/config.local``) as nested dicts."""
-    from configobj import ConfigObj, ConfigObjError
-
     merged: dict[str, dict[str, str]] = {}
     for name in ("config", "config.local"):
-        file = root / ".dvc" / name
-        if not file.is_file():
-            continue
-        try:
-            conf = ConfigObj(str(file), interpolation=False)
-        except ConfigObjError as exc:
-            raise RegistryError(f"{file} is not a valid DVC config: {exc}") from None
-        for section, values in conf.items():
-            if isinstance(values, dict):
-                merged.setdefault(section, {}).update({k: str(v) for k, v in values.items()})
+        for section, values in read_config_file(root / ".dvc" / name).items():
+            merged.setdefault(section, {}).update(values)
     return merged
+
+
+def read_config_file(file: Path) -> dict[str, dict[str, str]]:
+    """One DVC config file (ConfigObj format, as DVC reads it); {} when it does not exist."""
+    from configobj import ConfigObj, ConfigObjError
+
+    if not file.is_file():
+        return {}
+    try:
+        conf = ConfigObj(str(file), interpolation=False)
+    except ConfigObjError as exc:
+        raise RegistryError(f"{file} is not a valid DVC config: {exc}") from None
+    return {
+        section: {k: str(v) for k, v in values.items()}
+        for section, values in conf.items()
+        if isinstance(values, dict)
+    }
 
 
 def remotes(root: Path) -> list[Remote]:

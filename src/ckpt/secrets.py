@@ -65,12 +65,10 @@ def refuse_committed_secrets(root: Path) -> dict:
 
 
 def _read(file: Path) -> dict[str, dict[str, str]]:
-    from configobj import ConfigObj, ConfigObjError
+    from ckpt.dvcfiles import read_config_file
+    from ckpt.errors import RegistryError
 
-    if not file.is_file():
-        return {}
     try:
-        conf = ConfigObj(str(file), interpolation=False)
-    except ConfigObjError:
-        return {}  # ckpt.dvcfiles.read_config reports a malformed config
-    return {s: dict(v) for s, v in conf.items() if isinstance(v, dict)}
+        return read_config_file(file)
+    except RegistryError:
+        return {}  # reported by ckpt.dvcfiles.read_config, which the cold path calls too
