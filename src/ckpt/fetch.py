@@ -42,7 +42,7 @@ def pull(root: Path, artifacts: Sequence[Artifact]) -> dict[str, str]:
 
 def _fetch(root: Path, artifacts: Sequence[Artifact]) -> str:
     paths = [a.path for a in artifacts]
-    names = " ".join(a.name for a in artifacts)
+    names = " ".join(a.name for a in artifacts) or "the manifest"
     remotes = dvcfiles.remotes(root)
     if not remotes:
         raise CheckpointUnavailable(

@@ -92,12 +92,22 @@ def ensure(root: Path, artifacts: Iterable[Artifact], *, force: bool = False) ->
 
 def _verify_present(root: Path, wanted: dict[str, Artifact], dir_md5: str) -> list[str]:
     """Paths still to fetch. Present files are checked; ones that fail are moved aside."""
+    import contextlib
+
+    from ckpt import fetch
+    from ckpt.errors import CheckpointUnavailable
     from ckpt.hashing import hash_many
 
     present = [p for p in wanted if (root / p).is_file()]
-    expected = dvcfiles.expected_md5s(root, dir_md5, wanted.values()) if present else None
+    if not present:
+        return list(wanted)
+    if dvcfiles.load_manifest(root, dir_md5) is None and not skip_downloads():
+        # Files but no manifest (ckpts/ copied in, cache cleared): fetch just the manifest so
+        # the files can be checked, rather than downloading bytes that may already be here.
+        with contextlib.suppress(CheckpointUnavailable):  # the full fetch that follows says why
+            fetch.pull(root, [])
+    expected = dvcfiles.expected_md5s(root, dir_md5, wanted.values())
     if expected is None:
-        # Without the manifest there is nothing to check against: DVC fetches it with the files.
         return list(wanted)
     known = stamps.load(root)
     to_hash = []

@@ -193,3 +193,16 @@ def test_copies_set_aside_by_a_killed_forced_refetch_are_restored(project):
     assert get_checkpoint("mp_20_vae") == path
     assert md5(path) == digest and obj.exists()
     assert not backup.exists() and not obj.with_name(obj.name + ".ckpt-backup").exists()
+
+
+def test_present_files_without_a_manifest_are_checked_not_downloaded_again(project):
+    path = get_checkpoint("mp_20_vae")
+    inode = os.stat(path).st_ino
+    # ckpts/ copied in from elsewhere: no DVC cache, no stamps.
+    shutil.rmtree(project.root / ".dvc/cache")
+    shutil.rmtree(project.root / ".dvc/tmp/ckpt")
+
+    assert get_checkpoint("mp_20_vae") == path
+    assert os.stat(path).st_ino == inode  # verified in place, not replaced
+    cached = [p.name for p in (project.root / ".dvc/cache").rglob("*") if p.is_file()]
+    assert cached == [tracked_dir_md5(project.root)[2:]]  # only the manifest was fetched
