@@ -18,6 +18,9 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
+
+from ckpt.hub.process import LocalHub
 
 REPO_ID = "chemeleon2/checkpoints"
 TOKEN = "hf_demo_local_write_token"  # made up: the local Hub accepts only what it is told to
@@ -39,14 +42,15 @@ def main(argv: list[str] | None = None) -> int:
     source = find_repo_root(Path(__file__).parent)
     work = Path(tempfile.mkdtemp(prefix="ckpt-demo-"))
     env = _environment(work)
-    hub = None
     started = time.perf_counter()
+    hub = LocalHub(work / "hub", tokens={TOKEN: "rw"})
     try:
-        step(1, f"Starting the local Hub (loopback only) in {work / 'hub'}")
-        hub = _start_hub(work / "hub", env)
+        step(1, f"Starting the local Hub (loopback only) in {hub.data_dir}")
+        hub.start()
+        print(f"      listening on {hub.url}")
         step(2, f"Maintainer: stand-in checkpoints of {args.size} for every registry path")
         publisher = work / "publisher"
-        _init_checkout(publisher, source / REGISTRY_FILE, hub["url"], env, size)
+        _init_checkout(publisher, source / REGISTRY_FILE, hub.url, env, size)
         step(3, "Maintainer: ckpt publish (dvc add ckpts, dvc push to hf://, Hub mirror)")
         _run(["ckpt", "publish"], publisher, env)
         _run(["git", "add", "-A"], publisher, env)
@@ -56,11 +60,9 @@ def main(argv: list[str] | None = None) -> int:
         _run(["git", "clone", "-q", str(publisher), str(clone)], work, env)
         rows = _get_all(clone, env)
         _print_table(rows)
-        _print_hub_facts(hub["log"])
+        _print_hub_facts(hub.requests())
     finally:
-        if hub is not None:
-            hub["proc"].terminate()
-            hub["proc"].wait(10)
+        hub.stop()
         if args.keep:
             print(f"\nKept {work}")
         else:
@@ -91,22 +93,6 @@ def _environment(work: Path) -> dict[str, str]:
         }
     )
     return env
-
-
-def _start_hub(data: Path, env: dict[str, str]) -> dict[str, object]:
-    port_file = data.with_suffix(".port")
-    cmd = [sys.executable, "-m", "ckpt.hub", "serve", "--data", str(data), "--port", "0"]
-    cmd += ["--port-file", str(port_file), "--token", f"{TOKEN}:rw"]
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL)
-    deadline = time.monotonic() + 20
-    while not port_file.exists():
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise SystemExit("error: the local Hub did not start; see its message above.")
-        time.sleep(0.02)
-    url = f"http://127.0.0.1:{port_file.read_text().strip()}"
-    print(f"      listening on {url}")
-    return {"proc": proc, "url": url, "log": data / "requests.jsonl"}
 
 
 def _init_checkout(
@@ -183,9 +169,7 @@ def _print_table(rows: list[dict[str, object]]) -> None:
     print("aliases (mp_20_ldm, alex_mp_20_ldm) share their file: their cold get found it present")
 
 
-def _print_hub_facts(log: Path) -> None:
-    records = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
-    records = [r for r in records if r["kind"] != "admin"]
+def _print_hub_facts(records: list[dict[str, Any]]) -> None:
     commits = [r for r in records if r["kind"] == "commit" and r["status"] == 200]
     up = sum(r["bytes_in"] for r in records if r["kind"] in ("lfs-upload", "lfs-part", "commit"))
     down = sum(r["bytes"] for r in records if r["kind"] == "resolve" and r["method"] == "GET")
