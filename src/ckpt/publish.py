@@ -83,16 +83,18 @@ def publish(root: Path, remotes: list[str] | None = None, *, mirror: bool = True
 
 
 def _check_hub(name: str, url: str, options: dict[str, str]) -> HubTarget:
-    from dvc_hf.fs import PUBLIC_HUB, _split_repo, hub_disables_xet
+    from dvc_hf.fs import HfFileSystem, hub_disables_xet
 
-    repo, _prefix = _split_repo(url[len("hf://") :].strip("/").removeprefix("models/"))
-    endpoint = (options.get("endpoint") or os.environ.get("HF_ENDPOINT") or PUBLIC_HUB).rstrip("/")
+    # The remote's own reading of its URL and options (endpoint, revision), as `dvc push` sees them.
+    fs = HfFileSystem(**options)
+    repo, _prefix = fs.locate(url)
+    endpoint = fs.endpoint
     hub_disables_xet(endpoint)
     from huggingface_hub import HfApi, get_token
     from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError
 
-    token = options.get("token") or os.environ.get("HF_TOKEN") or get_token()
-    target = HubTarget(name, endpoint, token, repo.id, repo.type, options.get("revision") or "main")
+    token = options.get("token") or get_token()  # get_token reads HF_TOKEN, then the stored login
+    target = HubTarget(name, endpoint, token, repo.id, repo.type, fs.revision)
     where = f"remote '{name}' ({url} on {endpoint})"
     if not token:
         raise PublishError(
