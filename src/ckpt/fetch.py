@@ -135,8 +135,10 @@ def _fetch_from(
             # Just the manifest: a .dir pulled on its own does not bring its files along.
             pull(repo, [HashInfo("md5", dir_md5)])
         expected = dvcfiles.expected_md5s(root, dir_md5, artifacts)
-        if expected is None:
-            return  # the remote does not have the manifest: reported below
+        if expected is None:  # the remote does not have the manifest: reported below
+            if remote.scheme in _OBJECT_STORES and not captured.errors:
+                probe_bucket(repo)
+            return
         cache = dvcfiles.cache_dir(root)
         wanted = {
             HashInfo("md5", md5)
@@ -145,6 +147,19 @@ def _fetch_from(
         }
         if wanted:
             pull(repo, wanted)
+
+    missing_bucket = None
+
+    def probe_bucket(repo) -> None:  # type: ignore[no-untyped-def]
+        # An object store reports objects in a missing bucket as merely absent: ask once.
+        nonlocal missing_bucket
+        try:
+            odb = repo.cloud.get_remote_odb(remote.name)
+            bucket = odb.path.split("/", 1)[0]
+            if not odb.fs.exists(bucket):
+                missing_bucket = bucket
+        except Exception as exc:
+            raise _RemoteCallFailed from exc
 
     with _captured_dvc_messages() as captured, _dvc_progress_bars():
         try:
@@ -161,7 +176,13 @@ def _fetch_from(
     reasons = dict.fromkeys(remote_errors.explain(e, remote) for e in captured.errors)
     if reasons:
         return "; ".join(reasons), captured.errors[0]
+    if missing_bucket:
+        return remote_errors.missing_bucket(remote, missing_bucket), None
     return remote_errors.missing_objects(remote, missing, root), None
+
+
+# Remotes whose first path component is a bucket (or container) that must exist.
+_OBJECT_STORES = frozenset({"s3", "gs", "gcs", "azure", "az", "oss"})
 
 
 def _missing_objects(root: Path, artifacts: Sequence[Artifact]) -> list[str]:
@@ -328,15 +349,26 @@ def _captured_dvc_messages() -> Iterator[_Captured]:
             if record.exc_info and record.exc_info[1] is not None:
                 captured.errors.append(record.exc_info[1])
 
+    from dvc.logger import LoggerHandler
+
     handler = Collect(level=logging.WARNING)
     loggers = [logging.getLogger(name) for name in ("dvc", "dvc_data", "dvc_objects")]
+    # `import dvc` gives these loggers console handlers, as for the dvc CLI; set them aside.
+    # Handlers the application (or `ckpt -v`) installed stay.
+    consoles = {
+        logger: [h for h in logger.handlers if isinstance(h, LoggerHandler)] for logger in loggers
+    }
     for logger in loggers:
+        for console in consoles[logger]:
+            logger.removeHandler(console)
         logger.addHandler(handler)
     try:
         yield captured
     finally:
         for logger in loggers:
             logger.removeHandler(handler)
+            for console in consoles[logger]:
+                logger.addHandler(console)
 
 
 def _backups(root: Path, paths: Sequence[str], dir_md5: str) -> list[tuple[Path, Path]]:

@@ -145,11 +145,10 @@ def _check_hub(name: str, url: str, options: dict[str, str]) -> HubTarget:
 
 def _check_access(root: Path, name: str, url: str, options: dict[str, str]) -> None:
     """Touch a non-Hub remote once (for S3: credentials and bucket) before any work."""
+    from dvc.exceptions import DvcException
     from dvc.repo import Repo
 
     from ckpt.remote_errors import RemoteInfo, explain
-
-    from dvc.exceptions import DvcException
 
     remote = RemoteInfo(name, url, options.get("endpointurl") or options.get("endpoint"))
     try:

@@ -78,10 +78,13 @@ def _first_line(exc: BaseException) -> str:
 
 def explain(exc: BaseException, remote: RemoteInfo) -> str:
     """One line: what went wrong talking to ``remote``, and what to do about it."""
-    for link in chain(exc):
-        reason = _explain_one(link, remote)
-        if reason:
-            return reason
+    # A library's own error type says more than the OSError it may be wrapped in (s3fs turns a
+    # 403 into PermissionError, keeping botocore's ClientError as the cause).
+    for explain_one in (_explain_library, _explain_os):
+        for link in chain(exc):
+            reason = explain_one(link, remote)
+            if reason:
+                return reason
     if "DvcException" in _names(exc):
         return _first_line(exc)  # DVC's own messages are written for users
     if isinstance(exc, OSError):
@@ -89,7 +92,7 @@ def explain(exc: BaseException, remote: RemoteInfo) -> str:
     return f"{type(exc).__name__}: {_first_line(exc)} (`ckpt -v pull` shows where it came from)"
 
 
-def _explain_one(exc: BaseException, remote: RemoteInfo) -> str | None:
+def _explain_library(exc: BaseException, remote: RemoteInfo) -> str | None:
     names = _names(exc)
     if names & _AWS_NO_CREDENTIALS:
         return _aws_no_credentials(remote, exc)
@@ -102,7 +105,8 @@ def _explain_one(exc: BaseException, remote: RemoteInfo) -> str | None:
     if "ClientError" in names and "botocore" in type(exc).__module__:
         return _aws_client_error(exc, remote)
     if "HfRemoteError" in names:
-        return _first_line(exc)  # dvc_hf's own messages already say what to do
+        # dvc_hf's own messages already say what to do; it cannot know the remote's name.
+        return _first_line(exc).replace("<name>", remote.name)
     if "HfHubHTTPError" in names:
         return _hub_http_error(exc, remote)
     if "TransportError" in names and type(exc).__module__.startswith("httpx"):
@@ -111,7 +115,11 @@ def _explain_one(exc: BaseException, remote: RemoteInfo) -> str | None:
             f"({type(exc).__name__}: {_first_line(exc)}): check the network and the endpoint "
             f"(`dvc remote modify {remote.name} endpoint URL`)"
         )
-    if "PermissionError" in names:
+    return None
+
+
+def _explain_os(exc: BaseException, remote: RemoteInfo) -> str | None:
+    if "PermissionError" in _names(exc):
         return (
             f"permission denied ({_first_line(exc)}): check the access rights of {remote.url} "
             "for this user"
@@ -142,9 +150,12 @@ def _aws_client_error(exc: BaseException, remote: RemoteInfo) -> str:
             f"--local {remote.name} access_key_id ...`"
         )
     if code in _AWS_DENIED or status == 403:
+        # A HEAD request's 403 has no body: refused credentials and missing rights look alike.
         return (
-            f"access to bucket '{bucket}' denied ({detail}): the credentials need read access "
-            "(s3:ListBucket, s3:GetObject) to it; check them, or the bucket's policy"
+            f"S3 refused access to bucket '{bucket}' ({detail}): the credentials are wrong or "
+            "lack read access (s3:ListBucket, s3:GetObject). Check AWS_ACCESS_KEY_ID/"
+            f"AWS_SECRET_ACCESS_KEY (or AWS_PROFILE), the ones stored with `dvc remote modify "
+            f"--local {remote.name} access_key_id ...`, and the bucket's policy"
         )
     if code == "NoSuchBucket":
         return (
@@ -187,6 +198,13 @@ def _s3_endpoint(remote: RemoteInfo) -> str:
 
 def _bucket(url: str) -> str:
     return url.split("://", 1)[-1].split("/", 1)[0]
+
+
+def missing_bucket(remote: RemoteInfo, bucket: str) -> str:
+    return (
+        f"bucket '{bucket}' does not exist at {_s3_endpoint(remote)}: check the remote's URL "
+        f"(`dvc remote modify {remote.name} url s3://BUCKET/PATH`) and endpoint"
+    )
 
 
 def missing_objects(remote: RemoteInfo, missing: list[str], root: Path) -> str:

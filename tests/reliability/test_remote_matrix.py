@@ -16,7 +16,6 @@ import os
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pytest
 from helpers.project import Project, checkpoint_bytes
@@ -53,18 +52,18 @@ NOT_APPLICABLE = {
 # What the reason must say (besides naming the remote), per kind and failure.
 EXPECTED = {
     ("hf", "missing-credentials"): "no Hugging Face token is set",
-    ("hf", "bad-credentials"): "refused the token (401)",
+    ("hf", "bad-credentials"): "refused the token (401 Invalid credentials",
     ("hf", "unreachable"): "cannot reach the Hub at http://127.0.0.1:",
     ("hf", "missing-repo"): f"hf://{REPO_ID} (branch 'main') was not found",
     ("hf", "object-missing"): "it does not hold the manifest",
     ("hf", "5xx"): "kept failing (503, after 4 tries)",
     ("s3", "missing-credentials"): "no AWS credentials found (NoCredentialsError): set "
     "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY",
-    ("s3", "bad-credentials"): "S3 refused the credentials (InvalidAccessKeyId",
+    ("s3", "bad-credentials"): "S3 refused access to bucket",
     ("s3", "unreachable"): "cannot reach S3 at http://127.0.0.1:",
     ("s3", "missing-repo"): "bucket 'no-such-bucket-",
     ("s3", "object-missing"): "it does not hold the manifest",
-    ("s3", "5xx"): "kept failing (ServiceUnavailable",
+    ("s3", "5xx"): "kept failing (503",
     ("dir", "missing-repo"): "does not exist (a drive not mounted?)",
     ("dir", "object-missing"): "it does not hold the manifest",
 }
@@ -157,7 +156,7 @@ def configure(project: Project, failing: Failing, *, second: bool) -> None:
     lines += [f"['remote \"{failing.name}\"']"]
     lines += [f"    {k} = {v}" for k, v in failing.options.items()]
     if second:
-        lines += ["['remote \"local\"']", "    url = ../remote"]
+        lines += ["['remote \"local\"']", f"    url = {project.remote}"]
     (project.root / ".dvc" / "config").write_text("\n".join(lines) + "\n")
     local = project.root / ".dvc" / "config.local"
     local.unlink(missing_ok=True)
@@ -315,7 +314,7 @@ PUBLISH = {
     ("hf", "unreachable"): "cannot reach the Hub at http://127.0.0.1:",
     ("hf", "missing-repo"): "does not exist or the token cannot see it",
     ("s3", "missing-credentials"): "Cannot access remote 's3' (s3://",
-    ("s3", "bad-credentials"): "S3 refused the credentials (InvalidAccessKeyId",
+    ("s3", "bad-credentials"): "S3 refused access to bucket",
     ("s3", "unreachable"): "cannot reach S3 at http://127.0.0.1:",
     ("s3", "missing-repo"): "does not exist at http://127.0.0.1:",
 }
