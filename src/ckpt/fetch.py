@@ -156,8 +156,10 @@ def _fetch_from(
         try:
             odb = repo.cloud.get_remote_odb(remote.name)
             bucket = odb.path.split("/", 1)[0]
-            if not odb.fs.exists(bucket):
-                missing_bucket = bucket
+            # info, not exists: s3fs's exists() on a bucket answers False for any error.
+            odb.fs.info(bucket)
+        except FileNotFoundError:
+            missing_bucket = bucket
         except Exception as exc:
             raise _RemoteCallFailed from exc
 

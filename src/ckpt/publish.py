@@ -155,19 +155,27 @@ def _check_access(root: Path, name: str, url: str, options: dict[str, str]) -> N
         repo = Repo(os.fspath(root))
     except DvcException as exc:  # DVC's own config errors say what to fix
         raise PublishError(f"Cannot open the DVC repository at {root}: {exc}") from exc
+    missing_bucket = None
     with repo:
         try:
             odb = repo.cloud.get_remote_odb(name)
-            bucket = odb.path.split("/", 1)[0] if url.startswith("s3://") else None
-            # A missing bucket reads as an empty one; the push would then fail on it.
-            exists = odb.fs.exists(bucket or odb.path)
+            if url.startswith("s3://"):
+                # A missing bucket reads as an empty one, and s3fs's exists() on a bucket answers
+                # False for any error: info() raises what went wrong.
+                bucket = odb.path.split("/", 1)[0]
+                try:
+                    odb.fs.info(bucket)
+                except FileNotFoundError:
+                    missing_bucket = bucket
+            else:
+                odb.fs.exists(odb.path)
         except Exception as exc:  # whatever the remote's library raises: the push would fail too
             raise PublishError(
                 f"Cannot access remote '{name}' ({url}): {explain(exc, remote)}."
             ) from exc
-    if bucket and not exists:
+    if missing_bucket:
         raise PublishError(
-            f"Cannot access remote '{name}' ({url}): bucket '{bucket}' does not exist at "
+            f"Cannot access remote '{name}' ({url}): bucket '{missing_bucket}' does not exist at "
             f"{remote.endpoint or 'AWS'}. Create it, or fix the remote's URL (`dvc remote modify "
             f"{name} url s3://BUCKET/PATH`)."
         )
