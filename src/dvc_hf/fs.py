@@ -218,10 +218,12 @@ class HfFileSystem(FileSystem):
         if not self.has_token():
             # Private repos look missing to anonymous callers: the likely fix is a token.
             return HfRepoNotFoundError(
-                f"no Hugging Face token is set, and {repo.display} (branch '{self.revision}') is "
-                f"not visible on {self.endpoint} without one (private, or missing). Set HF_TOKEN, "
-                "run `hf auth login`, or store one for this checkout with `dvc remote modify "
-                f"--local <name> token hf_...`. ({type(exc).__name__})"
+                f"{repo.display} (branch '{self.revision}') was not found on {self.endpoint}, and "
+                "no Hugging Face token is set: a private repo is invisible without one. Set "
+                "HF_TOKEN, run `hf auth login`, or store one for this checkout with `dvc remote "
+                "modify --local <name> token hf_...`; if the repo does not exist yet, create it "
+                "or let the first push create it (`dvc remote modify <name> create_repo true`). "
+                f"({type(exc).__name__})"
             )
         return HfRepoNotFoundError(
             f"{repo.display} (branch '{self.revision}') was not found on {self.endpoint}, or the "
