@@ -94,15 +94,16 @@ def explain(exc: BaseException, remote: RemoteInfo) -> str:
 
 def _explain_library(exc: BaseException, remote: RemoteInfo) -> str | None:
     names = _names(exc)
-    if names & _AWS_NO_CREDENTIALS:
+    aws = type(exc).__module__.split(".")[0] in ("botocore", "aiobotocore", "aiohttp")
+    if aws and names & _AWS_NO_CREDENTIALS:
         return _aws_no_credentials(remote, exc)
-    if names & _AWS_UNREACHABLE:
+    if aws and names & _AWS_UNREACHABLE:
         return (
             f"cannot reach S3 at {_s3_endpoint(remote)} ({type(exc).__name__}): check the "
             f"network and the endpoint (`dvc remote modify {remote.name} endpointurl URL`; "
             "without one, AWS itself)"
         )
-    if "ClientError" in names and "botocore" in type(exc).__module__:
+    if aws and "ClientError" in names:
         return _aws_client_error(exc, remote)
     if "HfRemoteError" in names:
         # dvc_hf's own messages already say what to do; it cannot know the remote's name.
@@ -136,7 +137,7 @@ def _aws_no_credentials(remote: RemoteInfo, exc: BaseException) -> str:
     )
 
 
-def _aws_client_error(exc: BaseException, remote: RemoteInfo) -> str:
+def _aws_client_error(exc: BaseException, remote: RemoteInfo) -> str | None:
     response = getattr(exc, "response", None) or {}
     error = response.get("Error", {})
     code = str(error.get("Code", ""))
@@ -170,7 +171,7 @@ def _aws_client_error(exc: BaseException, remote: RemoteInfo) -> str:
     return None if not (code or status) else f"S3 answered {detail}"
 
 
-def _hub_http_error(exc: BaseException, remote: RemoteInfo) -> str:
+def _hub_http_error(exc: BaseException, remote: RemoteInfo) -> str | None:
     response = getattr(exc, "response", None)
     status = getattr(response, "status_code", None)
     where = remote.endpoint or "the Hub"
