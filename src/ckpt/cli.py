@@ -6,6 +6,7 @@ import argparse
 import json
 import logging
 import sys
+import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -32,12 +33,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     log.addHandler(handler)
     log.setLevel(logging.WARNING if args.quiet else logging.INFO)
     log.propagate = False
+    if args.verbose:
+        # Also DVC's and the remotes' debug lines (what `dvc -v` would print), and the original
+        # error behind each of ours. Not botocore's: it logs every event hook, thousands of lines.
+        log.setLevel(logging.DEBUG)
+        for name in ("dvc", "dvc_data", "dvc_objects", "huggingface_hub", "s3fs", "httpx2"):
+            other = logging.getLogger(name)
+            other.addHandler(handler)
+            other.setLevel(logging.DEBUG)
+            other.propagate = False
     if not hasattr(args, "func"):
         parser.print_help()
         return EXIT_USAGE
     try:
         return args.func(args)
     except CkptError as exc:
+        if args.verbose:
+            traceback.print_exception(exc, file=sys.stderr)
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE if isinstance(exc, (CheckpointNotFound, RegistryError)) else EXIT_FAILED
     except KeyboardInterrupt:
@@ -52,7 +64,14 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("-q", "--quiet", action="store_true", help="only print warnings and errors")
+    noise = parser.add_mutually_exclusive_group()
+    noise.add_argument("-q", "--quiet", action="store_true", help="only print warnings and errors")
+    noise.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="also print DVC's and the remotes' debug output, and the error behind each failure",
+    )
     parser.add_argument(
         "--repo", type=Path, help="checkout to use (default: $CKPT_REPO, else the enclosing one)"
     )

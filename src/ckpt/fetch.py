@@ -19,9 +19,10 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from ckpt import dvcfiles, secrets
+from ckpt import dvcfiles, remote_errors, secrets
 from ckpt.errors import CheckpointUnavailable
 from ckpt.registry import TRACKED_DIR, Artifact
+from ckpt.remote_errors import RemoteInfo
 from ckpt.stamps import STAMP_DIR
 
 log = logging.getLogger("ckpt")
@@ -51,15 +52,21 @@ def _fetch(root: Path, artifacts: Sequence[Artifact]) -> str:
             f"`ckpt pull {names}`."
         )
     failures: list[str] = []
+    last_error: BaseException | None = None
     for remote in remotes:
-        reason = _fetch_from(root, artifacts, remote.name)
+        info = _remote_info(root, remote)
+        reason, error = _fetch_from(root, artifacts, info)
         if reason is None:
             if failures:
                 log.warning("Fetched %s from remote '%s' (%s).", names, remote.name, remote.url)
             else:
                 log.info("Fetched %s from remote '%s' (%s).", names, remote.name, remote.url)
             return remote.name
-        failures.append(f"remote '{remote.name}' ({_where(root, remote)}): {reason}")
+        if error is not None:
+            # The original error, with its traceback, for `ckpt -v`.
+            log.debug("Remote '%s' failed with:", remote.name, exc_info=error)
+            last_error = error
+        failures.append(f"remote '{remote.name}' ({_where(info)}): {reason}")
         if remote is not remotes[-1]:
             log.warning(
                 "Remote '%s' could not supply %s: %s; trying the next remote.",
@@ -72,8 +79,7 @@ def _fetch(root: Path, artifacts: Sequence[Artifact]) -> str:
         + "\n  ".join(failures)
         + _disk_hint(" ".join(failures))
         + f"\nFix the cause above, then fetch with `ckpt pull {names}` (or `dvc pull {' '.join(paths)}`)."
-        " For a private Hub repo set HF_TOKEN or `dvc remote modify --local REMOTE token ...`."
-    )
+    ) from last_error
 
 
 # How a full disk or quota shows through DVC: failed writes, and its sqlite state databases.
@@ -89,16 +95,37 @@ def _disk_hint(text: str) -> str:
     )
 
 
-def _where(root: Path, remote: dvcfiles.Remote) -> str:
+def _remote_info(root: Path, remote: dvcfiles.Remote) -> RemoteInfo:
     # A connection error is about the server: name it (hf's `endpoint`, s3's `endpointurl`).
     options = dvcfiles.read_config(root).get(f'remote "{remote.name}"', {})
-    server = options.get("endpoint") or options.get("endpointurl")
-    return f"{remote.url}, endpoint {server}" if server else remote.url
+    endpoint = options.get("endpoint") or options.get("endpointurl")
+    if not endpoint and remote.url.startswith("hf://"):
+        endpoint = os.environ.get("HF_ENDPOINT", "https://huggingface.co").rstrip("/")
+    return RemoteInfo(remote.name, remote.url, endpoint)
 
 
-def _fetch_from(root: Path, artifacts: Sequence[Artifact], remote: str) -> str | None:
-    """None when every needed object is in the local cache afterwards, else why not."""
+def _where(remote: RemoteInfo) -> str:
+    return f"{remote.url}, endpoint {remote.endpoint}" if remote.endpoint else remote.url
+
+
+class _RemoteCallFailed(Exception):
+    """Carries what a remote call raised past our own code, which lets everything else through."""
+
+
+def _fetch_from(
+    root: Path, artifacts: Sequence[Artifact], remote: RemoteInfo
+) -> tuple[str | None, BaseException | None]:
+    """(None, None) when every needed object is in the local cache afterwards, else why not:
+    a one-line reason and the exception behind it, if any."""
     from dvc.exceptions import DvcException
+
+    def pull(repo, objs) -> None:  # type: ignore[no-untyped-def]
+        # Only what the remote's libraries raise is the remote's failure: a bug of ours elsewhere
+        # in this function must surface as itself.
+        try:
+            repo.cloud.pull(objs, remote=remote.name)
+        except Exception as exc:
+            raise _RemoteCallFailed from exc
 
     def fetch(repo) -> None:  # type: ignore[no-untyped-def]
         from dvc_data.hashfile.hash_info import HashInfo
@@ -106,10 +133,12 @@ def _fetch_from(root: Path, artifacts: Sequence[Artifact], remote: str) -> str |
         dir_md5 = dvcfiles.tracked_dir_md5(root)
         if dvcfiles.load_manifest(root, dir_md5) is None:
             # Just the manifest: a .dir pulled on its own does not bring its files along.
-            repo.cloud.pull([HashInfo("md5", dir_md5)], remote=remote)
+            pull(repo, [HashInfo("md5", dir_md5)])
         expected = dvcfiles.expected_md5s(root, dir_md5, artifacts)
-        if expected is None:
-            return  # the remote does not have the manifest: reported below
+        if expected is None:  # the remote does not have the manifest: reported below
+            if remote.scheme in _OBJECT_STORES and not captured.errors:
+                probe_bucket(repo)
+            return
         cache = dvcfiles.cache_dir(root)
         wanted = {
             HashInfo("md5", md5)
@@ -117,20 +146,45 @@ def _fetch_from(root: Path, artifacts: Sequence[Artifact], remote: str) -> str |
             if not dvcfiles.object_path(cache, md5).exists()
         }
         if wanted:
-            repo.cloud.pull(wanted, remote=remote)
+            pull(repo, wanted)
 
-    with _captured_dvc_messages() as messages, _dvc_progress_bars():
+    missing_bucket = None
+
+    def probe_bucket(repo) -> None:  # type: ignore[no-untyped-def]
+        # An object store reports objects in a missing bucket as merely absent: ask once.
+        nonlocal missing_bucket
+        try:
+            odb = repo.cloud.get_remote_odb(remote.name)
+            bucket = odb.path.split("/", 1)[0]
+            # info, not exists: s3fs's exists() on a bucket answers False for any error.
+            odb.fs.info(bucket)
+        except FileNotFoundError:
+            missing_bucket = bucket
+        except Exception as exc:
+            raise _RemoteCallFailed from exc
+
+    with _captured_dvc_messages() as captured, _dvc_progress_bars():
         try:
             _with_repo(root, fetch)
-        except DvcException as exc:
-            messages.append(str(exc))
-        except (OSError, sqlite3.Error) as exc:  # DVC's state databases are sqlite
-            messages.append(f"{type(exc).__name__}: {exc}")
+        except _RemoteCallFailed as exc:
+            assert exc.__cause__ is not None
+            captured.errors.insert(0, exc.__cause__)
+        except (DvcException, OSError, sqlite3.Error) as exc:
+            # Opening the repo (config, lock) and DVC's state databases, which are sqlite.
+            captured.errors.insert(0, exc)
     missing = _missing_objects(root, artifacts)
     if not missing:
-        return None
-    detail = "; ".join(dict.fromkeys(m.strip() for m in messages if m.strip()))
-    return detail or f"it does not hold {', '.join(missing)}"
+        return None, None
+    reasons = dict.fromkeys(remote_errors.explain(e, remote) for e in captured.errors)
+    if reasons:
+        return "; ".join(reasons), captured.errors[0]
+    if missing_bucket:
+        return remote_errors.missing_bucket(remote, missing_bucket), None
+    return remote_errors.missing_objects(remote, missing, root), None
+
+
+# Remotes whose first path component is a bucket (or container) that must exist.
+_OBJECT_STORES = frozenset({"s3", "gs", "gcs", "azure", "az", "oss"})
 
 
 def _missing_objects(root: Path, artifacts: Sequence[Artifact]) -> list[str]:
@@ -273,34 +327,50 @@ def _dvc_progress_bars() -> Iterator[None]:
     """
     dvc_log = logging.getLogger("dvc")
     level = dvc_log.level
-    dvc_log.setLevel(logging.INFO)
+    if dvc_log.getEffectiveLevel() > logging.INFO:  # never quieter: `ckpt -v` sets DEBUG
+        dvc_log.setLevel(logging.INFO)
     try:
         yield
     finally:
         dvc_log.setLevel(level)
 
 
+class _Captured:
+    def __init__(self) -> None:
+        self.errors: list[BaseException] = []  # raised, or attached to DVC's log records
+
+
 @contextmanager
-def _captured_dvc_messages() -> Iterator[list[str]]:
-    messages: list[str] = []
+def _captured_dvc_messages() -> Iterator[_Captured]:
+    """Keep DVC's warnings and errors away from the user (`ckpt -v` shows them as they come);
+    collect the exceptions DVC logged instead of raising (a failed transfer, one per object)."""
+    captured = _Captured()
 
     class Collect(logging.Handler):
         def emit(self, record: logging.LogRecord) -> None:
-            message = record.getMessage()
-            # DVC logs a failed transfer as "failed to transfer 'md5'", with the cause attached.
             if record.exc_info and record.exc_info[1] is not None:
-                message = f"{message}: {record.exc_info[1]}"
-            messages.append(message)
+                captured.errors.append(record.exc_info[1])
+
+    from dvc.logger import LoggerHandler
 
     handler = Collect(level=logging.WARNING)
     loggers = [logging.getLogger(name) for name in ("dvc", "dvc_data", "dvc_objects")]
+    # `import dvc` gives these loggers console handlers, as for the dvc CLI; set them aside.
+    # Handlers the application (or `ckpt -v`) installed stay.
+    consoles = {
+        logger: [h for h in logger.handlers if isinstance(h, LoggerHandler)] for logger in loggers
+    }
     for logger in loggers:
+        for console in consoles[logger]:
+            logger.removeHandler(console)
         logger.addHandler(handler)
     try:
-        yield messages
+        yield captured
     finally:
         for logger in loggers:
             logger.removeHandler(handler)
+            for console in consoles[logger]:
+                logger.addHandler(console)
 
 
 def _backups(root: Path, paths: Sequence[str], dir_md5: str) -> list[tuple[Path, Path]]:

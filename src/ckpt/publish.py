@@ -66,7 +66,7 @@ def publish(root: Path, remotes: list[str] | None = None, *, mirror: bool = True
         if remote.url.startswith("hf://"):
             hubs.append(_check_hub(remote.name, remote.url, options))
         else:
-            _check_access(root, remote.name)
+            _check_access(root, remote.name, remote.url, options)
     _check_registry_matches_files(root)
 
     report = Report()
@@ -90,8 +90,11 @@ def _check_hub(name: str, url: str, options: dict[str, str]) -> HubTarget:
     repo, _prefix = fs.locate(url)
     endpoint = fs.endpoint
     hub_disables_xet(endpoint)
+    import httpx2
     from huggingface_hub import HfApi, get_token
     from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError
+
+    from dvc_hf import retry
 
     token = options.get("token") or get_token()  # get_token reads HF_TOKEN, then the stored login
     target = HubTarget(name, endpoint, token, repo.id, repo.type, fs.revision)
@@ -103,18 +106,28 @@ def _check_hub(name: str, url: str, options: dict[str, str]) -> HubTarget:
         )
     api = HfApi(endpoint=endpoint, token=token)
     try:
-        who = api.whoami()
+        who = retry.retrying(api.whoami, f"whoami on {endpoint}", endpoint=endpoint)
+    except httpx2.TransportError as exc:
+        raise PublishError(f"Cannot publish to {where}: {fs.unreachable_error(exc)}") from exc
     except (HfHubHTTPError, OSError) as exc:
+        status = getattr(getattr(exc, "response", None), "status_code", None)
+        if isinstance(status, int) and status >= 500:
+            raise PublishError(f"Cannot publish to {where}: {fs.http_error(exc)}") from exc
         raise PublishError(
-            f"The token for {where} was refused ({_first_line(exc)}). Check it and try again."
-        ) from None
+            f"The token for {where} was refused ({_first_line(exc)}). Set a valid write token: "
+            f"HF_TOKEN, `hf auth login`, or `dvc remote modify --local {name} token hf_...`."
+        ) from exc
     role = who.get("auth", {}).get("accessToken", {}).get("role")
     if role == "read":
         raise PublishError(
             f"The token for {where} is read-only. Publishing needs a token with write access."
         )
     try:
-        api.repo_info(repo.id, repo_type=repo.type)
+        retry.retrying(
+            lambda: api.repo_info(repo.id, repo_type=repo.type),
+            f"repo-info on {repo.display}",
+            endpoint=endpoint,
+        )
     except RepositoryNotFoundError:
         if options.get("create_repo", "").lower() not in ("true", "1", "yes"):
             raise PublishError(
@@ -122,24 +135,50 @@ def _check_hub(name: str, url: str, options: dict[str, str]) -> HubTarget:
                 f"it. Create it, or let the push create it: `dvc remote modify {name} create_repo "
                 "true`."
             ) from None
+    except httpx2.TransportError as exc:
+        raise PublishError(f"Cannot publish to {where}: {fs.unreachable_error(exc)}") from exc
     except (HfHubHTTPError, OSError) as exc:
-        raise PublishError(f"Cannot reach {where}: {_first_line(exc)}") from None
+        reason = fs.http_error(exc) if isinstance(exc, HfHubHTTPError) else None
+        raise PublishError(f"Cannot publish to {where}: {reason or _first_line(exc)}") from exc
     return target
 
 
-def _check_access(root: Path, name: str) -> None:
+def _check_access(root: Path, name: str, url: str, options: dict[str, str]) -> None:
     """Touch a non-Hub remote once (for S3: credentials and bucket) before any work."""
+    from dvc.exceptions import DvcException
     from dvc.repo import Repo
 
+    from ckpt.remote_errors import RemoteInfo, explain
+
+    remote = RemoteInfo(name, url, options.get("endpointurl") or options.get("endpoint"))
     try:
-        with Repo(os.fspath(root)) as repo:
+        repo = Repo(os.fspath(root))
+    except DvcException as exc:  # DVC's own config errors say what to fix
+        raise PublishError(f"Cannot open the DVC repository at {root}: {exc}") from exc
+    missing_bucket = None
+    with repo:
+        try:
             odb = repo.cloud.get_remote_odb(name)
-            odb.fs.exists(odb.path)
-    except Exception as exc:  # any failure here means the push would fail too
+            if url.startswith("s3://"):
+                # A missing bucket reads as an empty one, and s3fs's exists() on a bucket answers
+                # False for any error: info() raises what went wrong.
+                bucket = odb.path.split("/", 1)[0]
+                try:
+                    odb.fs.info(bucket)
+                except FileNotFoundError:
+                    missing_bucket = bucket
+            else:
+                odb.fs.exists(odb.path)
+        except Exception as exc:  # whatever the remote's library raises: the push would fail too
+            raise PublishError(
+                f"Cannot access remote '{name}' ({url}): {explain(exc, remote)}."
+            ) from exc
+    if missing_bucket:
         raise PublishError(
-            f"Cannot access remote '{name}': {_first_line(exc)}. Check its credentials "
-            "(for S3: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or `dvc remote modify --local`)."
-        ) from None
+            f"Cannot access remote '{name}' ({url}): bucket '{missing_bucket}' does not exist at "
+            f"{remote.endpoint or 'AWS'}. Create it, or fix the remote's URL (`dvc remote modify "
+            f"{name} url s3://BUCKET/PATH`)."
+        )
 
 
 def _check_registry_matches_files(root: Path) -> None:

@@ -55,7 +55,8 @@ def _resolve(names: tuple[str, ...]) -> dict[str, Path]:
             fetched = ensure(root, cold)
         except (CheckpointSkipped, CheckpointUnavailable) as exc:
             missing = " ".join(a.name for a in cold)
-            why = str(exc).splitlines()[0]
+            # Every remote's reason: the skip line is all a CI log shows of why.
+            why = " ".join(line.strip() for line in str(exc).splitlines())
             pytest.skip(
                 f"checkpoints missing: {missing}. Fetch them with `ckpt pull {missing}` "
                 f"(or `dvc pull ckpts`). [{why}]"

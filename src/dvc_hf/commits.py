@@ -224,7 +224,7 @@ class _Committer:
             except HfHubHTTPError as exc:
                 wait = _retry_after(exc)
                 if wait is None or waits >= MAX_RATE_LIMIT_RETRIES:
-                    raise
+                    raise (self.fs.http_error(exc) or exc) from exc
                 waits += 1
                 logger.warning(
                     "hf: the Hub rate-limited commits to %s; waiting %.0f s as it asks "

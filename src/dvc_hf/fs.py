@@ -52,6 +52,12 @@ class HfRepoNotFoundError(HfRemoteError, FileNotFoundError):
     """The Hub repository (or branch) does not exist or the token cannot see it."""
 
 
+def _hub_error_message(exc: Exception) -> str:
+    # huggingface_hub keeps the Hub's own explanation (X-Error-Message or the JSON "error").
+    message = getattr(exc, "server_message", None)
+    return str(message).strip() if message else str(exc).strip().splitlines()[0]
+
+
 @dataclass(frozen=True)
 class RepoRef:
     type: str  # "model" | "dataset" | "space"
@@ -209,6 +215,16 @@ class HfFileSystem(FileSystem):
         )
 
     def missing_repo_error(self, repo: RepoRef, exc: Exception) -> HfRepoNotFoundError:
+        if not self.has_token():
+            # Private repos look missing to anonymous callers: the likely fix is a token.
+            return HfRepoNotFoundError(
+                f"{repo.display} (branch '{self.revision}') was not found on {self.endpoint}, and "
+                "no Hugging Face token is set: a private repo is invisible without one. Set "
+                "HF_TOKEN, run `hf auth login`, or store one for this checkout with `dvc remote "
+                "modify --local <name> token hf_...`; if the repo does not exist yet, create it "
+                "or let the first push create it (`dvc remote modify <name> create_repo true`). "
+                f"({type(exc).__name__})"
+            )
         return HfRepoNotFoundError(
             f"{repo.display} (branch '{self.revision}') was not found on {self.endpoint}, or the "
             "token cannot see it. Create it on the Hub, or let the first push create it with "
@@ -216,6 +232,34 @@ class HfFileSystem(FileSystem):
             f"the token (HF_TOKEN, `hf auth login` or `dvc remote modify --local <name> token`). "
             f"({type(exc).__name__})"
         )
+
+    def has_token(self) -> bool:
+        from huggingface_hub import get_token
+
+        return bool(self.token or get_token())  # get_token: HF_TOKEN, then the stored login
+
+    def http_error(self, exc: Exception) -> HfRemoteError | None:
+        """One line for a Hub answer that retrying did not (or cannot) fix; None for others."""
+        response = getattr(exc, "response", None)
+        status = getattr(response, "status_code", None)
+        hub = f"the Hub at {self.endpoint}"
+        detail = str(exc).strip().splitlines()[-1].strip() if str(exc).strip() else ""
+        if status == 401:
+            return HfRemoteError(
+                f"{hub} refused the token (401 {detail}). Set a valid one: HF_TOKEN, `hf auth "
+                "login`, or `dvc remote modify --local <name> token hf_...`."
+            )
+        if status == 403:
+            return HfRemoteError(
+                f"{hub} denied access (403: {_hub_error_message(exc)}). Use a token with access "
+                "(a write token to push): HF_TOKEN or `dvc remote modify --local <name> token`."
+            )
+        if isinstance(status, int) and status >= 500:
+            return HfRemoteError(
+                f"{hub} kept failing ({status}, after {retry.MAX_TRIES} tries): the Hub has "
+                "trouble; try again later."
+            )
+        return None
 
     # --- existence: batched paths-info -----------------------------------------------------
     def exists(self, path, callback=DEFAULT_CALLBACK, batch_size=None):  # type: ignore[override]
@@ -241,7 +285,11 @@ class HfFileSystem(FileSystem):
     def _paths_info(self, repo: RepoRef, in_repo: list[str]) -> list[dict[str, Any]]:
         """Entries (HfFileSystem's dict shape) for the paths that exist, in batches of 1000."""
         import httpx2
-        from huggingface_hub.errors import RepositoryNotFoundError, RevisionNotFoundError
+        from huggingface_hub.errors import (
+            HfHubHTTPError,
+            RepositoryNotFoundError,
+            RevisionNotFoundError,
+        )
 
         entries = []
         for start in range(0, len(in_repo), PATHS_INFO_BATCH):
@@ -260,6 +308,8 @@ class HfFileSystem(FileSystem):
                 raise self.missing_repo_error(repo, exc) from None
             except httpx2.TransportError as exc:
                 raise self.unreachable_error(exc) from None
+            except HfHubHTTPError as exc:
+                raise (self.http_error(exc) or exc) from exc
             for info in infos:
                 name = f"{repo.root}/{info.path}"
                 if getattr(info, "blob_id", None) is None:  # a folder
@@ -312,6 +362,7 @@ class HfFileSystem(FileSystem):
                     )
 
         import httpx2
+        from huggingface_hub.errors import HfHubHTTPError
 
         try:
             retry.retrying(
@@ -319,6 +370,8 @@ class HfFileSystem(FileSystem):
             )
         except httpx2.TransportError as exc:
             raise self.unreachable_error(exc) from None
+        except HfHubHTTPError as exc:
+            raise (self.http_error(exc) or exc) from exc
 
     @staticmethod
     def _with_etag(entry: Any) -> Any:
