@@ -66,11 +66,14 @@ def find_repo_root(start: Path | None = None) -> Path:
     root = _caller_root(caller) if caller is not None else None
     if root is not None:
         return root
-    called_from = f"the calling code's location ({caller})" if caller else "the calling code"
+    if caller is not None:
+        looked = f"neither {here} nor the calling code's location ({caller}) nor their parents hold"
+    else:
+        looked = f"neither {here} nor its parents hold"
     raise RegistryError(
-        f"No checkpoint registry found: neither {here}, {called_from}, nor any of their parents "
-        f"holds {REGISTRY_FILE} beside a .dvc/ directory, and CKPT_REPO is not set. Run from "
-        "inside the checkout, call from code that lives in it, or set CKPT_REPO to its root."
+        f"No checkpoint registry found: CKPT_REPO is not set, and {looked} {REGISTRY_FILE} "
+        "beside a .dvc/ directory. Run from inside the checkout, call from code that lives in it, "
+        "or set CKPT_REPO to the checkout's root."
     )
 
 
@@ -97,7 +100,7 @@ def _caller_root(directory: str) -> Path | None:
 
 def _calling_code_dir() -> str | None:
     """Directory of the innermost frame's file that is neither ckpt nor the standard library nor
-    an installed package (omegaconf calling a resolver, pluggy calling a hook: their callers count).
+    installed (omegaconf calling a resolver, pluggy calling a hook: their callers count instead).
     """
     import sys
 
@@ -120,7 +123,9 @@ def _library_dirs() -> tuple[str, ...]:
 
     dirs = {os.path.dirname(os.path.abspath(__file__))}
     paths = sysconfig.get_paths()
-    dirs.update(paths[k] for k in ("stdlib", "platstdlib", "purelib", "platlib") if k in paths)
+    # "scripts": console scripts such as `ckpt` itself are installed code too.
+    keys = ("stdlib", "platstdlib", "purelib", "platlib", "scripts")
+    dirs.update(paths[k] for k in keys if k in paths)
     with contextlib.suppress(AttributeError):  # site may be stripped down (embedded Pythons)
         dirs.update(site.getsitepackages())
         dirs.add(site.getusersitepackages())

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import shutil
 import sys
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -149,10 +148,9 @@ def test_code_outside_every_checkout_is_told_where_it_looked(project, tmp_path):
     result = run([sys.executable, str(outside)], cwd=tmp_path, env=env, check=False)
     assert result.returncode == 1
     message = result.stderr.strip().splitlines()[-1]
-    assert message == textwrap.dedent(
-        f"""\
-        ckpt.errors.RegistryError: No checkpoint registry found: neither {tmp_path}, the calling \
-code's location ({tmp_path}), nor any of their parents holds dvc.yaml beside a .dvc/ directory, \
-and CKPT_REPO is not set. Run from inside the checkout, call from code that lives in it, or set \
-CKPT_REPO to its root."""
+    assert message == (
+        "ckpt.errors.RegistryError: No checkpoint registry found: CKPT_REPO is not set, and "
+        f"neither {tmp_path} nor the calling code's location ({tmp_path}) nor their parents hold "
+        "dvc.yaml beside a .dvc/ directory. Run from inside the checkout, call from code that "
+        "lives in it, or set CKPT_REPO to the checkout's root."
     )
