@@ -104,16 +104,30 @@ def _calling_code_dir() -> str | None:
     """
     import sys
 
-    skip = _library_dirs()
     frame = sys._getframe(1)
     while frame is not None:
         filename = frame.f_code.co_filename
-        if not filename.startswith("<"):
-            path = os.path.abspath(filename)
-            if not any(_within(path, d) for d in skip):
-                return os.path.dirname(path)
+        try:
+            directory = _code_dirs[filename]
+        except KeyError:
+            directory = _code_dirs[filename] = _user_code_dir(filename)
+        if directory is not None:
+            return directory
         frame = frame.f_back
     return None
+
+
+# co_filename -> its directory, or None for code that does not count (ckpt, libraries, <string>).
+_code_dirs: dict[str, str | None] = {}
+
+
+def _user_code_dir(filename: str) -> str | None:
+    if filename.startswith("<"):
+        return None
+    path = os.path.abspath(filename)
+    if any(_within(path, d) for d in _library_dirs()):
+        return None
+    return os.path.dirname(path)
 
 
 @functools.cache
