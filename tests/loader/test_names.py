@@ -101,12 +101,13 @@ def test_no_registry_and_no_file(tmp_path, monkeypatch):
 
 # Discovery: CKPT_REPO, then the working directory, then the calling code's location.
 SCRIPT = """\
-import functools, sys
+from omegaconf import OmegaConf
 from ckpt import checkpoint_path, get_checkpoint, resolve_checkpoint_path
 print(get_checkpoint("mp_20_vae"))
 print(resolve_checkpoint_path("mp_20_vae"))
-# Called through a standard-library frame (as omegaconf calls a resolver): the script still counts.
-print(functools.singledispatch(checkpoint_path)("alex_mp_20_vae"))
+# Called by an installed library (omegaconf, as a resolver): the script calling it counts.
+OmegaConf.register_new_resolver("hub", checkpoint_path)
+print(OmegaConf.create({"vae": "${hub:alex_mp_20_vae}"}).vae)
 """
 
 
