@@ -1,7 +1,9 @@
 """Versioned, verified model checkpoints: DVC-tracked, published to the Hugging Face Hub and S3.
 
-from ckpt import get_checkpoint
+from ckpt import checkpoint_path, get_checkpoint, resolve_checkpoint_path
 path = get_checkpoint("mp_20_vae")   # verified local path; fetched through DVC if missing
+checkpoint_path("mp_20_vae")         # where it lives, without fetching: for module-level constants
+resolve_checkpoint_path(arg)         # an existing file as is, else a registry name
 """
 
 from ckpt.errors import (
@@ -12,10 +14,12 @@ from ckpt.errors import (
     CkptError,
     LockTimeout,
     RegistryError,
+    UnknownCheckpoint,
     UnsafeCheckpoint,
 )
 from ckpt.hashing import calculate_sha256, verify_checksum
 from ckpt.loader import get_checkpoint
+from ckpt.names import checkpoint_path, resolve_checkpoint_path
 from ckpt.registry import load_checkpoint_config
 
 __all__ = [
@@ -26,11 +30,14 @@ __all__ = [
     "CkptError",
     "LockTimeout",
     "RegistryError",
+    "UnknownCheckpoint",
     "UnsafeCheckpoint",
     "calculate_sha256",
+    "checkpoint_path",
     "get_checkpoint",
     "load_checkpoint",
     "load_checkpoint_config",
+    "resolve_checkpoint_path",
     "verify_checksum",
 ]
 

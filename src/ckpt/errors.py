@@ -40,3 +40,7 @@ class UnsafeCheckpoint(CkptError, ValueError):
 
 class LockTimeout(CkptError, TimeoutError):
     """Another process held the checkout's fetch lock for longer than allowed."""
+
+
+class UnknownCheckpoint(CkptError, ValueError):
+    """``resolve_checkpoint_path``: the argument is neither an existing file nor a registry name."""

@@ -5,14 +5,18 @@
         vae = checkpoint_paths["mp_20_vae"]
 
 A test whose checkpoints are missing and cannot be fetched (SKIP_CHECKPOINT_DOWNLOAD=true, no
-remote, no token) is skipped with a reason naming them and the command that fetches them. A name
-that is not in the registry, or a checkpoint whose bytes are wrong, is an error, never a skip.
+remote, no token) is skipped with a reason naming them and the command that fetches them. So is a
+test module whose import needs one (application code calling ``get_checkpoint`` at import time, as
+in ``DEFAULT_VAE_CKPT_PATH = get_checkpoint(...)``): the whole module is skipped, like
+``pytest.importorskip``, rather than reported as a collection error. A name that is not in the
+registry, or a checkpoint whose bytes are wrong, is an error, never a skip.
 Loading this plugin imports neither dvc nor huggingface_hub.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from types import TracebackType
 
 import pytest
 
@@ -30,6 +34,72 @@ MARKERS = {
 def pytest_configure(config: pytest.Config) -> None:
     for name, help_text in MARKERS.items():
         config.addinivalue_line("markers", f"{name}: {help_text}")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_pycollect_makemodule(module_path: Path, parent: pytest.Collector):  # type: ignore[no-untyped-def]
+    collector = yield
+    if isinstance(collector, pytest.Module):
+        # Module.collect() is where pytest imports the test module; a skip raised from it skips
+        # the module (what pytest.skip(allow_module_level=True) does), anything else stays an error.
+        collect = collector.collect
+        rootpath = parent.config.rootpath
+
+        def collect_or_skip():  # type: ignore[no-untyped-def]
+            try:
+                return collect()
+            except Exception as exc:
+                # Imported here: loading the plugin must stay cheap for every pytest run.
+                from ckpt.errors import CheckpointSkipped, CheckpointUnavailable
+
+                if not isinstance(exc, (CheckpointSkipped, CheckpointUnavailable)):
+                    raise
+                skip = pytest.skip.Exception(
+                    _import_skip_reason(exc, rootpath), allow_module_level=True
+                )
+                raise skip.with_traceback(_up_to(exc.__traceback__, module_path)) from None
+
+        collector.collect = collect_or_skip  # type: ignore[method-assign]
+    return collector
+
+
+def _up_to(tb: TracebackType | None, module_path: Path) -> TracebackType | None:
+    """``tb`` cut after the test module's own frame, so pytest reports the skip at the module's
+    import line (as for importorskip), and pytest-xdist, which merges skips reported at the same
+    place, keeps one per module."""
+    import types
+
+    entries = []
+    while tb is not None:
+        entries.append(tb)
+        tb = tb.tb_next
+    own = [i for i, e in enumerate(entries) if e.tb_frame.f_code.co_filename == str(module_path)]
+    if not own:
+        return None
+    cut: TracebackType | None = None
+    for entry in reversed(entries[: own[-1] + 1]):
+        cut = types.TracebackType(cut, entry.tb_frame, entry.tb_lasti, entry.tb_lineno)
+    return cut
+
+
+def _import_skip_reason(exc: BaseException, rootpath: Path) -> str:
+    """The loader's message (names, why, the fetch command) and the line that asked for them."""
+    import os
+    import traceback
+
+    ckpt_dir = os.path.join(os.path.dirname(os.path.abspath(__file__)), "")
+    frames = [
+        f
+        for f in traceback.extract_tb(exc.__traceback__)
+        if not f.filename.startswith(("<", ckpt_dir))
+    ]
+    where = ""
+    if frames:
+        file = Path(frames[-1].filename)
+        if file.is_relative_to(rootpath):
+            file = file.relative_to(rootpath)
+        where = f" (needed at import time by {file}:{frames[-1].lineno})"
+    return f"checkpoints missing{where}: {' '.join(str(exc).split())}"
 
 
 @pytest.hookimpl(tryfirst=True)

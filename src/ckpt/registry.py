@@ -7,6 +7,7 @@ process and re-read only when ``dvc.yaml`` changes on disk.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import re
@@ -36,7 +37,16 @@ class Artifact(NamedTuple):
 
 
 def find_repo_root(start: Path | None = None) -> Path:
-    """The checkout holding the registry: ``$CKPT_REPO``, else the nearest parent with one."""
+    """The checkout holding the registry, looked for in this order:
+
+    1. ``$CKPT_REPO``;
+    2. ``start`` (default: the working directory) and its parents;
+    3. the location of the calling code: the innermost frame on the stack that is neither ckpt
+       itself nor an installed library, and its parents. So a script of a checkout finds that
+       checkout's registry whatever the working directory (``cd / && python CHECKOUT/x.py``).
+
+    A directory counts when it holds ``dvc.yaml`` beside a ``.dvc/`` directory.
+    """
     env = os.environ.get("CKPT_REPO")
     if env:
         root = Path(env).expanduser().absolute()
@@ -47,13 +57,93 @@ def find_repo_root(start: Path | None = None) -> Path:
             )
         return root
     here = (start or Path.cwd()).absolute()
-    for candidate in (here, *here.parents):
+    root = _checkout_above(here)
+    if root is not None:
+        return root
+    # Only reached when the working directory is outside every checkout, so the stack walk
+    # costs nothing on the everyday path.
+    caller = _calling_code_dir()
+    root = _caller_root(caller) if caller is not None else None
+    if root is not None:
+        return root
+    if caller is not None:
+        looked = f"neither {here} nor the calling code's location ({caller}) nor their parents hold"
+    else:
+        looked = f"neither {here} nor its parents hold"
+    raise RegistryError(
+        f"No checkpoint registry found: CKPT_REPO is not set, and {looked} {REGISTRY_FILE} "
+        "beside a .dvc/ directory. Run from inside the checkout, call from code that lives in it, "
+        "or set CKPT_REPO to the checkout's root."
+    )
+
+
+def _checkout_above(path: Path) -> Path | None:
+    for candidate in (path, *path.parents):
         if (candidate / REGISTRY_FILE).is_file() and (candidate / ".dvc").is_dir():
             return candidate
-    raise RegistryError(
-        f"No checkpoint registry found: neither {here} nor any parent holds {REGISTRY_FILE} "
-        "beside a .dvc/ directory. Run from inside the repository or set CKPT_REPO to its root."
-    )
+    return None
+
+
+# Directory of calling code -> its checkout, for code that asks again and again from outside.
+_caller_roots: dict[str, Path] = {}
+
+
+def _caller_root(directory: str) -> Path | None:
+    root = _caller_roots.get(directory)
+    if root is not None and (root / REGISTRY_FILE).is_file():
+        return root
+    root = _checkout_above(Path(directory))
+    if root is not None:
+        _caller_roots[directory] = root
+    return root
+
+
+def _calling_code_dir() -> str | None:
+    """Directory of the innermost frame's file that is neither ckpt nor the standard library nor
+    installed (omegaconf calling a resolver, pluggy calling a hook: their callers count instead).
+    """
+    import sys
+
+    frame = sys._getframe(1)
+    while frame is not None:
+        filename = frame.f_code.co_filename
+        try:
+            directory = _code_dirs[filename]
+        except KeyError:
+            directory = _code_dirs[filename] = _user_code_dir(filename)
+        if directory is not None:
+            return directory
+        frame = frame.f_back
+    return None
+
+
+# co_filename -> its directory, or None for code that does not count (ckpt, libraries, <string>).
+_code_dirs: dict[str, str | None] = {}
+
+
+def _user_code_dir(filename: str) -> str | None:
+    if filename.startswith("<"):
+        return None
+    path = os.path.abspath(filename)
+    if any(_within(path, d) for d in _library_dirs()):
+        return None
+    return os.path.dirname(path)
+
+
+@functools.cache
+def _library_dirs() -> tuple[str, ...]:
+    import site
+    import sysconfig
+
+    dirs = {os.path.dirname(os.path.abspath(__file__))}
+    paths = sysconfig.get_paths()
+    # "scripts": console scripts such as `ckpt` itself are installed code too.
+    keys = ("stdlib", "platstdlib", "purelib", "platlib", "scripts")
+    dirs.update(paths[k] for k in keys if k in paths)
+    with contextlib.suppress(AttributeError):  # site may be stripped down (embedded Pythons)
+        dirs.update(site.getsitepackages())
+        dirs.add(site.getusersitepackages())
+    return tuple(sorted(os.path.abspath(d) for d in dirs))
 
 
 def load_registry(root: Path) -> dict[str, Artifact]:
