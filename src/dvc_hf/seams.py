@@ -73,6 +73,26 @@ def _wrap_gc(original):
     return gc
 
 
+def _wrap_generic_transfer(original):
+    """All objects of a download start at once.
+
+    ``dvc_objects.fs.generic.transfer`` tries the link types on the first object alone and only
+    batches the rest once it is down to "copy"; between two filesystems of different types (a
+    remote and the local cache) no link can work (``_link`` raises EXDEV), so that first object
+    downloaded on its own while the others waited. Starting with "copy" in that case changes
+    nothing but the parallelism.
+    """
+
+    @functools.wraps(original)
+    def transfer(from_fs, from_path, to_fs, to_path, hardlink=False, links=None, **kwargs):
+        if links is None and not isinstance(from_fs, type(to_fs)):
+            hardlink, links = False, ["copy"]
+        return original(from_fs, from_path, to_fs, to_path, hardlink=hardlink, links=links,
+                        **kwargs)  # fmt: skip
+
+    return transfer
+
+
 def _mark(wrapper):
     wrapper.__dvc_hf__ = True
     return wrapper
@@ -81,6 +101,11 @@ def _mark(wrapper):
 def wrap_transfer(module: ModuleType) -> None:
     if not getattr(module._do_transfer, "__dvc_hf__", False):
         module._do_transfer = _mark(_wrap_do_transfer(module._do_transfer))
+
+
+def wrap_generic(module: ModuleType) -> None:
+    if not getattr(module.transfer, "__dvc_hf__", False):
+        module.transfer = _mark(_wrap_generic_transfer(module.transfer))
 
 
 def wrap_gc(module: ModuleType) -> None:
@@ -110,3 +135,6 @@ def install() -> None:
             )
         wrap_transfer(transfer)
         wrap_gc(gc)
+        from dvc_objects.fs import generic
+
+        wrap_generic(generic)
