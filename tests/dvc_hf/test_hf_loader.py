@@ -128,3 +128,26 @@ def test_all_objects_download_at_once(project: Project, shared_hub: LocalHub):
     assert len(gets) == 3
     starts = [r["ts"] - r["ms"] / 1000 for r in gets]
     assert max(starts) < min(r["ts"] for r in gets), "an object waited for another one"
+
+
+def test_a_refused_object_among_several_never_lands_in_the_cache(
+    project: Project, shared_hub: LocalHub
+):
+    from huggingface_hub import HfApi
+
+    from ckpt.dvcfiles import object_path
+
+    repo_id, manifest = _hf_only(project, shared_hub, "refused")
+    bad = manifest["mp_20/vae/dng_m4owq4i5_v0.ckpt"]
+    HfApi(endpoint=shared_hub.url).upload_file(
+        path_or_fileobj=b"\0not the checkpoint" * 100,
+        path_in_repo=f"files/md5/{bad[:2]}/{bad[2:]}",
+        repo_id=repo_id,
+        repo_type="dataset",
+    )
+    # Several objects in one transfer: DVC reports a failed one through its error handler,
+    # which used to let the refused download be renamed into the cache.
+    assert project.dvc("pull", check=False).returncode != 0
+    cache = project.root / ".dvc" / "cache"
+    assert not object_path(cache, bad).exists()
+    assert all(object_path(cache, md5).exists() for md5 in set(manifest.values()) - {bad})
