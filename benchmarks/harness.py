@@ -38,6 +38,7 @@ class Scale:
     proc_runs: int  # ... for process start-up (#2)
     calls: int  # in-process calls per timing of the warm path (#1)
     concurrency: int  # processes of #8
+    link_rates: tuple[int, ...] = (100, 400)  # MB/s links of #3, besides loopback
 
 
 SCALES = {
@@ -46,7 +47,7 @@ SCALES = {
     "quick": Scale("quick", 16 * MiB, 4, 4 * MiB, 100, 4 * KiB, (1, 10, 100), 64 * KiB,
                    runs=2, proc_runs=7, calls=5_000, concurrency=8),
     "smoke": Scale("smoke", 1 * MiB, 4, 256 * KiB, 10, 1 * KiB, (1, 2), 16 * KiB,
-                   runs=1, proc_runs=2, calls=200, concurrency=3),
+                   runs=1, proc_runs=2, calls=200, concurrency=3, link_rates=(400,)),
 }  # fmt: skip
 
 

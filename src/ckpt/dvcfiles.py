@@ -68,9 +68,11 @@ def _safe_loader() -> type:
     return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-def cache_dir(root: Path) -> Path:
+def cache_dir(root: Path, config: dict[str, dict[str, str]] | None = None) -> Path:
     """DVC's cache directory, honouring ``cache.dir`` in config and config.local."""
-    configured = read_config(root).get("cache", {}).get("dir")
+    if config is None:
+        config = read_config(root)
+    configured = config.get("cache", {}).get("dir")
     if not configured:
         return root / ".dvc" / "cache"
     # DVC resolves a relative cache.dir against the .dvc/ directory holding the config file.
@@ -84,17 +86,24 @@ def object_path(cache: Path, md5: str) -> Path:
 
 def load_manifest(root: Path, dir_md5: str) -> dict[str, str] | None:
     """``relpath under ckpts/`` -> md5 from the ``.dir`` object in the local cache, if it is there."""
-    file = object_path(cache_dir(root), dir_md5)
+    return read_manifest(cache_dir(root), dir_md5)
+
+
+def read_manifest(cache: Path, dir_md5: str) -> dict[str, str] | None:
+    """The ``.dir`` object ``dir_md5`` in ``cache``, checked against its name; None if absent."""
+    file = object_path(cache, dir_md5)
     try:
-        entries = json.loads(file.read_bytes())
+        data = file.read_bytes()
     except FileNotFoundError:
         return None
+    try:
+        entries = json.loads(data)
     except ValueError:
         raise RegistryError(
             f"The DVC manifest {file} is not valid JSON (corrupted cache). Delete it and run "
             f"`ckpt pull` to fetch it again."
         ) from None
-    manifest = _check_manifest(file, entries)
+    manifest = _check_manifest(file, data, entries)
     if manifest is None:
         raise RegistryError(
             f"The DVC manifest {file} does not have DVC's .dir layout (a list of md5/relpath "
@@ -106,8 +115,11 @@ def load_manifest(root: Path, dir_md5: str) -> dict[str, str] | None:
 def expected_md5s(root: Path, dir_md5: str, artifacts: Iterable[Artifact]) -> dict[str, str] | None:
     """Path -> md5 DVC recorded for each artifact; None while the manifest is not in the cache."""
     manifest = load_manifest(root, dir_md5)
-    if manifest is None:
-        return None
+    return None if manifest is None else select(manifest, artifacts)
+
+
+def select(manifest: dict[str, str], artifacts: Iterable[Artifact]) -> dict[str, str]:
+    """Path -> md5 the manifest records for each artifact; a clear error for one it lacks."""
     expected = {}
     for artifact in artifacts:
         rel = artifact.path[len(TRACKED_DIR) + 1 :]
@@ -121,7 +133,7 @@ def expected_md5s(root: Path, dir_md5: str, artifacts: Iterable[Artifact]) -> di
     return expected
 
 
-def _check_manifest(file: Path, entries: object) -> dict[str, str] | None:
+def _check_manifest(file: Path, data: bytes, entries: object) -> dict[str, str] | None:
     from ckpt.hashing import md5_bytes
 
     if not isinstance(entries, list):
@@ -132,7 +144,7 @@ def _check_manifest(file: Path, entries: object) -> dict[str, str] | None:
             return None
         manifest[str(entry["relpath"])] = str(entry["md5"])
     # The name of a .dir object is the md5 of its content: a tampered manifest fails this check.
-    actual = md5_bytes(file.read_bytes())
+    actual = md5_bytes(data)
     if actual + ".dir" != file.parent.name + file.name:
         raise RegistryError(
             f"The DVC manifest {file} was modified: its content hashes to {actual}, not to its "
@@ -152,6 +164,13 @@ def read_config(root: Path) -> dict[str, dict[str, str]]:
 
 def read_config_file(file: Path) -> dict[str, dict[str, str]]:
     """One DVC config file (ConfigObj format, as DVC reads it); {} when it does not exist."""
+    try:
+        return _configs.get(file)
+    except (FileNotFoundError, IsADirectoryError):
+        return {}
+
+
+def _parse_config_file(file: Path) -> dict[str, dict[str, str]]:
     from configobj import ConfigObj, ConfigObjError
 
     if not file.is_file():
@@ -167,9 +186,15 @@ def read_config_file(file: Path) -> dict[str, dict[str, str]]:
     }
 
 
-def remotes(root: Path) -> list[Remote]:
+# A cold call reads the config from several places (the snapshot, the committed-secrets check,
+# error messages); each file is parsed once per process until it changes.
+_configs: FileMemo[dict[str, dict[str, str]]] = FileMemo(_parse_config_file)
+
+
+def remotes(root: Path, config: dict[str, dict[str, str]] | None = None) -> list[Remote]:
     """Configured remotes, the default one first, then the others in config order."""
-    config = read_config(root)
+    if config is None:
+        config = read_config(root)
     found = [
         Remote(section[len('remote "') : -1], values.get("url", ""))
         for section, values in config.items()

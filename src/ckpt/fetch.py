@@ -3,26 +3,25 @@
 DVC's data cloud pulls exactly the objects named: the ``.dir`` manifest (if the cache lacks it),
 then the md5 of each wanted file. Naming objects rather than targets skips DVC's target
 collection, which re-parses ``dvc.yaml`` (our registry) once per target: quadratic in the
-number of checkpoints. The files are then put into place from the cache here, atomically
-(a link or copy under a temporary name, renamed), honouring ``cache.type``.
+number of checkpoints. ``ckpt.place`` then puts the files into place from the cache. Everything
+known about the checkout comes from one ``ckpt.snapshot.Snapshot``, taken under the checkout lock.
 """
 
 from __future__ import annotations
 
-import errno
 import logging
 import os
-import re
 import sqlite3
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from ckpt import dvcfiles, remote_errors, secrets
+from ckpt import dvcfiles, place, remote_errors
 from ckpt.errors import CheckpointUnavailable
 from ckpt.registry import TRACKED_DIR, Artifact
 from ckpt.remote_errors import RemoteInfo
+from ckpt.snapshot import Snapshot
 from ckpt.stamps import STAMP_DIR
 
 log = logging.getLogger("ckpt")
@@ -31,20 +30,26 @@ log = logging.getLogger("ckpt")
 _DVC_LOCK_PATIENCE = 120.0
 
 
-def pull(root: Path, artifacts: Sequence[Artifact]) -> dict[str, str]:
-    """Fetch into the cache if needed and put into place; path -> md5 of the bytes now there."""
-    if _missing_objects(root, artifacts):
-        _fetch(root, artifacts)
+def pull(snap: Snapshot, artifacts: Sequence[Artifact]) -> dict[str, str]:
+    """Fetch into the cache what it lacks and put into place; path -> md5 of the bytes now there.
+
+    A path whose bytes did not match is left absent (its bytes are in the quarantine).
+    """
+    if _missing_objects(snap, artifacts):
+        _fetch(snap, artifacts)
     else:
         # Already in the DVC cache (a shared cache on a cluster, or a deleted workspace file).
         log.info("Taking %s from the DVC cache.", " ".join(a.name for a in artifacts))
-    return _place(root, artifacts)
+    expected = snap.expected(artifacts) or {}
+    objects = {path: snap.object_path(md5) for path, md5 in expected.items()}
+    return place.place_all(snap.root, objects, expected, snap.verified_in_transit(), snap.links)
 
 
-def _fetch(root: Path, artifacts: Sequence[Artifact]) -> str:
+def _fetch(snap: Snapshot, artifacts: Sequence[Artifact]) -> str:
+    root = snap.root
     paths = [a.path for a in artifacts]
     names = " ".join(a.name for a in artifacts) or "the manifest"
-    remotes = dvcfiles.remotes(root)
+    remotes = snap.remotes
     if not remotes:
         raise CheckpointUnavailable(
             f"Cannot fetch {names}: no DVC remote is configured in {root / '.dvc' / 'config'}. "
@@ -54,8 +59,8 @@ def _fetch(root: Path, artifacts: Sequence[Artifact]) -> str:
     failures: list[str] = []
     last_error: BaseException | None = None
     for remote in remotes:
-        info = _remote_info(root, remote)
-        reason, error = _fetch_from(root, artifacts, info)
+        info = _remote_info(snap, remote)
+        reason, error = _fetch_from(snap, artifacts, info)
         if reason is None:
             if failures:
                 log.warning("Fetched %s from remote '%s' (%s).", names, remote.name, remote.url)
@@ -95,9 +100,9 @@ def _disk_hint(text: str) -> str:
     )
 
 
-def _remote_info(root: Path, remote: dvcfiles.Remote) -> RemoteInfo:
+def _remote_info(snap: Snapshot, remote: dvcfiles.Remote) -> RemoteInfo:
     # A connection error is about the server: name it (hf's `endpoint`, s3's `endpointurl`).
-    options = dvcfiles.read_config(root).get(f'remote "{remote.name}"', {})
+    options = snap.remote_options.get(remote.name, {})
     endpoint = options.get("endpoint") or options.get("endpointurl")
     if not endpoint and remote.url.startswith("hf://"):
         endpoint = os.environ.get("HF_ENDPOINT", "https://huggingface.co").rstrip("/")
@@ -113,11 +118,13 @@ class _RemoteCallFailed(Exception):
 
 
 def _fetch_from(
-    root: Path, artifacts: Sequence[Artifact], remote: RemoteInfo
+    snap: Snapshot, artifacts: Sequence[Artifact], remote: RemoteInfo
 ) -> tuple[str | None, BaseException | None]:
     """(None, None) when every needed object is in the local cache afterwards, else why not:
     a one-line reason and the exception behind it, if any."""
     from dvc.exceptions import DvcException
+
+    root = snap.root
 
     def pull(repo, objs) -> None:  # type: ignore[no-untyped-def]
         # Only what the remote's libraries raise is the remote's failure: a bug of ours elsewhere
@@ -130,23 +137,19 @@ def _fetch_from(
     def fetch(repo) -> None:  # type: ignore[no-untyped-def]
         from dvc_data.hashfile.hash_info import HashInfo
 
-        dir_md5 = dvcfiles.tracked_dir_md5(root)
-        if dvcfiles.load_manifest(root, dir_md5) is None:
+        if snap.manifest is None:
             # Just the manifest: a .dir pulled on its own does not bring its files along.
-            pull(repo, [HashInfo("md5", dir_md5)])
-        expected = dvcfiles.expected_md5s(root, dir_md5, artifacts)
+            pull(repo, [HashInfo("md5", snap.dir_md5)])
+            snap.reload_manifest()
+        expected = snap.expected(artifacts)
         if expected is None:  # the remote does not have the manifest: reported below
             if remote.scheme in _OBJECT_STORES and not captured.errors:
                 probe_bucket(repo)
             return
-        cache = dvcfiles.cache_dir(root)
-        wanted = {
-            HashInfo("md5", md5)
-            for md5 in expected.values()
-            if not dvcfiles.object_path(cache, md5).exists()
-        }
+        wanted = {md5 for md5 in expected.values() if not snap.object_path(md5).exists()}
         if wanted:
-            pull(repo, wanted)
+            snap.fetches.append((remote.name, wanted))
+            pull(repo, {HashInfo("md5", md5) for md5 in wanted})
 
     missing_bucket = None
 
@@ -165,14 +168,14 @@ def _fetch_from(
 
     with _captured_dvc_messages() as captured, _dvc_progress_bars():
         try:
-            _with_repo(root, fetch)
+            _with_repo(root, fetch, snap.dvc_config)
         except _RemoteCallFailed as exc:
             assert exc.__cause__ is not None
             captured.errors.insert(0, exc.__cause__)
         except (DvcException, OSError, sqlite3.Error) as exc:
             # Opening the repo (config, lock) and DVC's state databases, which are sqlite.
             captured.errors.insert(0, exc)
-    missing = _missing_objects(root, artifacts)
+    missing = _missing_objects(snap, artifacts)
     if not missing:
         return None, None
     reasons = dict.fromkeys(remote_errors.explain(e, remote) for e in captured.errors)
@@ -187,116 +190,14 @@ def _fetch_from(
 _OBJECT_STORES = frozenset({"s3", "gs", "gcs", "azure", "az", "oss"})
 
 
-def _missing_objects(root: Path, artifacts: Sequence[Artifact]) -> list[str]:
-    dir_md5 = dvcfiles.tracked_dir_md5(root)
-    expected = dvcfiles.expected_md5s(root, dir_md5, artifacts)
+def _missing_objects(snap: Snapshot, artifacts: Sequence[Artifact]) -> list[str]:
+    expected = snap.expected(artifacts)
     if expected is None:
-        return [f"the manifest {dir_md5}"]
-    cache = dvcfiles.cache_dir(root)
-    return [p for p, md5 in expected.items() if not dvcfiles.object_path(cache, md5).exists()]
+        return [f"the manifest {snap.dir_md5}"]
+    return [p for p, md5 in expected.items() if not snap.object_path(md5).exists()]
 
 
-def _place(root: Path, artifacts: Sequence[Artifact]) -> dict[str, str]:
-    """Put each file into place from the cache, returning the md5 of what is now at each path.
-
-    A link or copy goes to a temporary name and is renamed, so a crash never leaves a partial
-    checkpoint at its path. A copy is hashed as it is written (one read of the bytes, not two);
-    a link is hashed after. Files are placed in parallel: hashlib and file I/O release the GIL.
-    """
-    from concurrent.futures import ThreadPoolExecutor
-
-    from ckpt.hashing import file_md5
-
-    expected = dvcfiles.expected_md5s(root, dvcfiles.tracked_dir_md5(root), artifacts) or {}
-    cache = dvcfiles.cache_dir(root)
-    links = _link_types(root)
-    _remove_stale_temp_files(root)
-
-    def place(path: str) -> str:
-        try:
-            md5 = _link_into_place(dvcfiles.object_path(cache, expected[path]), root / path, links)
-        except OSError as exc:
-            reason = f"{type(exc).__name__}: {exc}"
-            raise CheckpointUnavailable(
-                f"Could not put {path} into place from the DVC cache: {reason}"
-                + _disk_hint(reason)
-                + "\nFix the cause above, then run `ckpt pull` again."
-            ) from exc
-        return md5 or file_md5(root / path)
-
-    with ThreadPoolExecutor(max_workers=max(1, min(len(expected), os.cpu_count() or 1))) as pool:
-        return dict(zip(expected, pool.map(place, expected), strict=True))
-
-
-def _link_types(root: Path) -> list[str]:
-    # Copy unless cache.type says otherwise: writing to a hardlinked or symlinked checkpoint in
-    # place (root can, despite the read-only bit) would corrupt the cache object with it.
-    # Reflink has no portable call in Python's standard library; it falls through to copy.
-    configured = dvcfiles.read_config(root).get("cache", {}).get("type", "")
-    types = [t.strip() for t in configured.split(",") if t.strip()]
-    return [t for t in types if t != "reflink"] + ["copy"]
-
-
-# Errors that mean "this link type cannot work here": try the next one.
-_LINK_UNSUPPORTED = {errno.EXDEV, errno.EPERM, errno.ENOTSUP, errno.EMLINK, errno.ENOSYS}
-
-
-def _link_into_place(obj: Path, dest: Path, links: list[str]) -> str | None:
-    """Link or copy ``obj`` to ``dest`` atomically; the md5 of the bytes when it copied."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(f".{dest.name}.{_TEMP_TAG}{os.getpid()}.tmp")
-    for link in links:
-        tmp.unlink(missing_ok=True)
-        md5 = None
-        try:
-            if link == "hardlink":
-                os.link(obj, tmp)
-            elif link == "symlink":
-                os.symlink(obj, tmp)
-            elif link == "copy":
-                md5 = _copy_hashing(obj, tmp)
-            else:
-                continue
-        except OSError as exc:
-            tmp.unlink(missing_ok=True)
-            if link == "copy" or exc.errno not in _LINK_UNSUPPORTED:
-                raise
-            continue
-        os.replace(tmp, dest)
-        return md5
-    raise AssertionError("unreachable: copy is always the last link type")
-
-
-def _copy_hashing(src: Path, dest: Path) -> str:
-    import hashlib
-
-    from ckpt.hashing import CHUNK
-
-    digest = hashlib.md5()
-    buf = bytearray(CHUNK)
-    view = memoryview(buf)
-    with open(src, "rb", buffering=0) as fin, open(dest, "wb", buffering=0) as fout:
-        while n := fin.readinto(buf):
-            digest.update(view[:n])
-            fout.write(view[:n])
-    return digest.hexdigest()
-
-
-_TEMP_TAG = "ckpt-incoming-"
-# Temporary names a killed process may leave in ckpts/: ours (`.NAME.ckpt-incoming-PID.tmp`), and
-# dvc_objects.fs.utils.tmp_fname's `.<token_urlsafe(16)>.tmp` from an interrupted `dvc checkout`.
-_STALE_TEMP = re.compile(rf"\..+\.{_TEMP_TAG}\d+\.tmp|\.[A-Za-z0-9_-]{{22}}\.tmp")
-
-
-def _remove_stale_temp_files(root: Path) -> None:
-    # Under the checkout lock, so no other ckpt process is mid-copy.
-    for path in (root / TRACKED_DIR).rglob(".*.tmp"):
-        if _STALE_TEMP.fullmatch(path.name) and (path.is_file() or path.is_symlink()):
-            log.info("Removing %s, left by an interrupted checkout.", path)
-            path.unlink(missing_ok=True)
-
-
-def _with_repo(root: Path, action):  # type: ignore[no-untyped-def]
+def _with_repo(root: Path, action, config: dict):  # type: ignore[no-untyped-def]
     from dvc.lock import LockError
     from dvc.repo import Repo
 
@@ -304,7 +205,7 @@ def _with_repo(root: Path, action):  # type: ignore[no-untyped-def]
     delay = 0.5
     while True:
         try:
-            with Repo(os.fspath(root), config=_repo_config(root)) as repo:
+            with Repo(os.fspath(root), config=config) as repo:
                 return action(repo)
         except LockError:
             if time.monotonic() > deadline:
@@ -312,10 +213,6 @@ def _with_repo(root: Path, action):  # type: ignore[no-untyped-def]
             log.info("DVC's repository lock is held by another dvc process; retrying.")
             time.sleep(delay)
             delay = min(delay * 2, 5.0)
-
-
-def _repo_config(root: Path) -> dict:
-    return secrets.refuse_committed_secrets(root)
 
 
 @contextmanager
@@ -373,27 +270,26 @@ def _captured_dvc_messages() -> Iterator[_Captured]:
                 logger.addHandler(console)
 
 
-def _backups(root: Path, paths: Sequence[str], dir_md5: str) -> list[tuple[Path, Path]]:
+def _backups(snap: Snapshot, paths: Sequence[str]) -> list[tuple[Path, Path]]:
     """(local copy, where a forced re-fetch keeps it meanwhile) for each path and cache object.
 
     Cache objects stay beside themselves (same filesystem, so the move is a rename); workspace
     files go under .dvc/tmp so nothing stray is left in ckpts/.
     """
-    manifest = dvcfiles.load_manifest(root, dir_md5) or {}
-    cache = dvcfiles.cache_dir(root)
+    root, manifest = snap.root, snap.manifest or {}
     pairs = []
     for path in paths:
         pairs.append((root / path, root / STAMP_DIR / "backup" / path))
         md5 = manifest.get(path[len(TRACKED_DIR) + 1 :])
         if md5:
-            obj = dvcfiles.object_path(cache, md5)
+            obj = snap.object_path(md5)
             pairs.append((obj, obj.with_name(obj.name + ".ckpt-backup")))
     return pairs
 
 
-def restore_interrupted(root: Path, paths: Sequence[str], dir_md5: str) -> None:
+def restore_interrupted(snap: Snapshot, paths: Sequence[str]) -> None:
     """Undo what a forced re-fetch killed mid-way left set aside: put back, or drop if replaced."""
-    for src, dest in _backups(root, paths, dir_md5):
+    for src, dest in _backups(snap, paths):
         if os.path.lexists(dest):
             if os.path.lexists(src):
                 dest.unlink()
@@ -403,7 +299,7 @@ def restore_interrupted(root: Path, paths: Sequence[str], dir_md5: str) -> None:
 
 
 @contextmanager
-def backed_up(root: Path, paths: Sequence[str], dir_md5: str, *, enabled: bool) -> Iterator[None]:
+def backed_up(snap: Snapshot, paths: Sequence[str], *, enabled: bool) -> Iterator[None]:
     """For a forced re-fetch: set aside the local copies, restore them if the fetch fails.
 
     Moving (not deleting) both the workspace file and its cache object makes DVC fetch from the
@@ -413,7 +309,7 @@ def backed_up(root: Path, paths: Sequence[str], dir_md5: str, *, enabled: bool) 
         yield
         return
     moved: list[tuple[Path, Path]] = []
-    for src, dest in _backups(root, paths, dir_md5):
+    for src, dest in _backups(snap, paths):
         if os.path.lexists(src):
             dest.parent.mkdir(parents=True, exist_ok=True)
             os.replace(src, dest)

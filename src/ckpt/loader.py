@@ -27,6 +27,8 @@ from ckpt.registry import (
 if TYPE_CHECKING:
     import logging
 
+    from ckpt.snapshot import Snapshot
+
 _TRUE = {"1", "true", "yes", "on"}
 
 
@@ -65,17 +67,16 @@ def skip_downloads() -> bool:
 
 def ensure(root: Path, artifacts: Iterable[Artifact], *, force: bool = False) -> dict[str, Path]:
     """Make every artifact present and verified; path -> absolute path. The cold path."""
-    from ckpt import fetch
+    from ckpt import fetch, snapshot
     from ckpt.locking import checkout_lock
 
     wanted = {a.path: a for a in artifacts}
     with checkout_lock(root):
-        dir_md5 = dvcfiles.tracked_dir_md5(root)
-        cache = dvcfiles.cache_dir(root)
+        snap = snapshot.take(root)
         for artifact in wanted.values():
-            check_inside(root, artifact, cache)
-        fetch.restore_interrupted(root, list(wanted), dir_md5)
-        missing = list(wanted) if force else _verify_present(root, wanted, dir_md5)
+            check_inside(root, artifact, snap.cache)
+        fetch.restore_interrupted(snap, list(wanted))
+        missing = list(wanted) if force else _verify_present(snap, wanted)
         if not missing:
             return {p: root / p for p in wanted}
         if skip_downloads():
@@ -84,29 +85,31 @@ def ensure(root: Path, artifacts: Iterable[Artifact], *, force: bool = False) ->
                 f"Checkpoint(s) {names} not present and SKIP_CHECKPOINT_DOWNLOAD is set, so "
                 f"nothing was fetched. Unset it and run `ckpt pull {' '.join(wanted[p].name for p in missing)}`."
             )
-        with fetch.backed_up(root, missing, dir_md5, enabled=force):
-            placed = fetch.pull(root, [wanted[p] for p in missing])
-            _verify_fetched(root, wanted, placed, dir_md5)
+        with fetch.backed_up(snap, missing, enabled=force):
+            placed = fetch.pull(snap, [wanted[p] for p in missing])
+            _verify_fetched(snap, wanted, placed)
     return {p: root / p for p in wanted}
 
 
-def _verify_present(root: Path, wanted: dict[str, Artifact], dir_md5: str) -> list[str]:
+def _verify_present(snap: Snapshot, wanted: dict[str, Artifact]) -> list[str]:
     """Paths still to fetch. Present files are checked; ones that fail are moved aside."""
     import contextlib
 
     from ckpt import fetch
     from ckpt.errors import CheckpointUnavailable
     from ckpt.hashing import hash_many
+    from ckpt.place import shares_storage
 
+    root = snap.root
     present = [p for p in wanted if (root / p).is_file()]
     if not present:
         return list(wanted)
-    if dvcfiles.load_manifest(root, dir_md5) is None and not skip_downloads():
+    if snap.manifest is None and not skip_downloads():
         # Files but no manifest (ckpts/ copied in, cache cleared): fetch just the manifest so
         # the files can be checked, rather than downloading bytes that may already be here.
         with contextlib.suppress(CheckpointUnavailable):  # the full fetch that follows says why
-            fetch.pull(root, [])
-    expected = dvcfiles.expected_md5s(root, dir_md5, wanted.values())
+            fetch.pull(snap, [])
+    expected = snap.expected(wanted.values())
     if expected is None:
         return list(wanted)
     known = stamps.load(root)
@@ -121,61 +124,79 @@ def _verify_present(root: Path, wanted: dict[str, Artifact], dir_md5: str) -> li
     for abspath, md5 in hash_many(root / p for p in to_hash).items():
         actual[abspath.relative_to(root).as_posix()] = md5
     good = {
-        p: stamps.make(root / p, actual[p], dir_md5) for p in present if actual[p] == expected[p]
+        p: stamps.make(root / p, actual[p], snap.dir_md5)
+        for p in present
+        if actual[p] == expected[p]
     }
     for path in present:
         if path not in good:
+            obj = snap.object_path(expected[path])
+            # A file sharing its cache object's storage (a hard link) was changed through it:
+            # the object holds the same wrong bytes, so it goes too and is fetched again.
+            shared = shares_storage(root / path, obj)
             where = quarantine(root, path, actual[path])
+            if shared:
+                obj.unlink(missing_ok=True)
             _log().warning(
                 "%s does not match the md5 DVC recorded (expected %s, got %s); moved it to %s "
-                "and fetching a fresh copy.",
+                "and fetching a fresh copy%s.",
                 path,
                 expected[path],
                 actual[path],
                 where,
+                " (its cache object, which shared its storage, was dropped)" if shared else "",
             )
     if good:
         stamps.update(root, good)
     return [p for p in wanted if p not in good]
 
 
-def _verify_fetched(
-    root: Path, wanted: dict[str, Artifact], placed: dict[str, str], dir_md5: str
-) -> None:
-    """Compare what was put into place (md5s hashed as it was written) with what DVC recorded."""
+def _verify_fetched(snap: Snapshot, wanted: dict[str, Artifact], placed: dict[str, str]) -> None:
+    """Compare what was put into place with what DVC recorded; stamp what matches.
+
+    Placement left a path whose bytes did not match absent (bytes quarantined): its cache object is
+    dropped and fetched from the remote once more.
+    """
     from ckpt import fetch
 
-    expected = dvcfiles.expected_md5s(root, dir_md5, wanted.values())
+    root = snap.root
+    expected = snap.expected(wanted.values())
     assert expected is not None  # fetched with the files
     bad = {path: md5 for path, md5 in placed.items() if md5 != expected[path]}
     if bad:
-        # The local DVC cache may hold the corrupt copy: drop it and fetch from the remote once more.
-        cache = dvcfiles.cache_dir(root)
         for path, md5 in bad.items():
             quarantine(root, path, md5)
-            dvcfiles.object_path(cache, expected[path]).unlink(missing_ok=True)
-        for path, md5 in fetch.pull(root, [wanted[p] for p in bad]).items():
+            snap.object_path(expected[path]).unlink(missing_ok=True)
+        again = fetch.pull(snap, [wanted[p] for p in bad])
+        placed = {**placed, **again}
+        for path, md5 in again.items():
             if md5 != expected[path]:
                 where = quarantine(root, path, md5)
-                dvcfiles.object_path(cache, expected[path]).unlink(missing_ok=True)
+                snap.object_path(expected[path]).unlink(missing_ok=True)
                 raise ChecksumMismatch(
                     f"{path} ({wanted[path].name}) does not match the known hash: expected md5 "
                     f"{expected[path]} but got {md5}, twice. The bad file was moved to {where} and "
                     "its cache copy deleted. The remote holds corrupt bytes: tell the maintainers."
                 )
-    stamps.update(root, {p: stamps.make(root / p, expected[p], dir_md5) for p in placed})
+    stamps.update(root, {p: stamps.make(root / p, expected[p], snap.dir_md5) for p in placed})
 
 
 def quarantine(root: Path, path: str, md5: str) -> Path:
     """Move a file that failed verification out of ``ckpts/`` (kept, never deleted)."""
-    dest = root / stamps.STAMP_DIR / "quarantine" / f"{path}.{md5}"
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        os.replace(root / path, dest)
-    except OSError:
-        import shutil
+    from ckpt.place import quarantine_path
 
-        shutil.move(root / path, dest)
+    dest = quarantine_path(root, path, md5)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    src = root / path
+    if os.path.lexists(src):  # placement may have put the bytes there already
+        try:
+            os.replace(src, dest)
+        except OSError:
+            import shutil
+
+            shutil.move(src, dest)
+        if os.path.lexists(src):  # rename() between two hard links of one file is a no-op
+            src.unlink()
     stamps.update(root, {path: None})
     return dest
 

@@ -71,9 +71,12 @@ def _patch_schema(module: ModuleType) -> None:
 
 
 def _wrap_transfer(module: ModuleType) -> None:
-    from .seams import wrap_transfer
+    from dvc_objects.fs import generic
+
+    from .seams import wrap_generic, wrap_transfer
 
     wrap_transfer(module)
+    wrap_generic(generic)
 
 
 def _wrap_gc(module: ModuleType) -> None:

@@ -4,6 +4,10 @@ DVC hands a remote one ``put_file`` per object from a thread pool and has no not
 push". ``dvc_data.hashfile.transfer._do_transfer`` (one call per push) and
 ``dvc_data.hashfile.gc.gc`` (one call per ``gc -c``) are looked up as module attributes at call
 time, so wrapping them brackets the whole operation: stage while DVC runs, commit after it.
+
+Downloads from hf:// go through two more wrappers, of ``dvc_objects.fs.generic.transfer`` and
+``_get`` (also looked up at call time): every object starts at once, and a failed one never lands
+in the cache (see ``_wrap_generic_get``).
 """
 
 from __future__ import annotations
@@ -73,6 +77,65 @@ def _wrap_gc(original):
     return gc
 
 
+def _is_hf(fs: Any) -> bool:
+    fs_module = sys.modules.get("dvc_hf.fs")
+    return fs_module is not None and isinstance(fs, fs_module.HfFileSystem)
+
+
+def _wrap_generic_transfer(original):
+    """All objects of an hf:// download start at once.
+
+    ``dvc_objects.fs.generic.transfer`` tries the link types on the first object alone and only
+    batches the rest once it is down to "copy"; from the Hub to the local cache no link can work
+    (``_link`` raises EXDEV between filesystems of different types), so the first object
+    downloaded on its own while the others waited. Starting with "copy" changes nothing but that.
+    """
+
+    @functools.wraps(original)
+    def transfer(from_fs, from_path, to_fs, to_path, hardlink=False, links=None, **kwargs):
+        if links is None and _is_hf(from_fs) and not isinstance(from_fs, type(to_fs)):
+            hardlink, links = False, ["copy"]
+        return original(from_fs, from_path, to_fs, to_path, hardlink=hardlink, links=links,
+                        **kwargs)  # fmt: skip
+
+    return transfer
+
+
+def _wrap_generic_get(original):
+    """A download that fails never lands in the cache.
+
+    ``dvc_objects.fs.generic._get`` downloads each object into a temporary name inside
+    ``as_atomic``, but with an ``on_error`` handler (DVC's fetch always passes one) it reports the
+    error *inside* that block, so ``as_atomic`` sees success and renames the partial or refused
+    (md5-mismatched) temporary file into the cache as the object. For hf:// each object is
+    fetched by the original without a handler, so the temporary file is removed, and the error is
+    reported afterwards; objects still go in parallel (``jobs`` at a time).
+    """
+
+    @functools.wraps(original)
+    def _get(from_fs, from_paths, to_paths, callback=None, batch_size=None, on_error=None):
+        from fsspec.callbacks import DEFAULT_CALLBACK
+
+        callback = callback if callback is not None else DEFAULT_CALLBACK
+        if on_error is None or not _is_hf(from_fs):
+            return original(from_fs, from_paths, to_paths, callback=callback,
+                            batch_size=batch_size, on_error=on_error)  # fmt: skip
+
+        from dvc_objects.executors import ThreadPoolExecutor
+
+        def one(from_path, to_path) -> None:  # type: ignore[no-untyped-def]
+            try:
+                original(from_fs, [from_path], [to_path], callback=callback, batch_size=1)
+            except Exception as exc:
+                on_error(from_path, to_path, exc)
+
+        with ThreadPoolExecutor(max_workers=batch_size or from_fs.jobs) as executor:
+            list(executor.imap_unordered(one, from_paths, to_paths))
+        return None
+
+    return _get
+
+
 def _mark(wrapper):
     wrapper.__dvc_hf__ = True
     return wrapper
@@ -81,6 +144,13 @@ def _mark(wrapper):
 def wrap_transfer(module: ModuleType) -> None:
     if not getattr(module._do_transfer, "__dvc_hf__", False):
         module._do_transfer = _mark(_wrap_do_transfer(module._do_transfer))
+
+
+def wrap_generic(module: ModuleType) -> None:
+    if not getattr(module.transfer, "__dvc_hf__", False):
+        module.transfer = _mark(_wrap_generic_transfer(module.transfer))
+    if not getattr(module._get, "__dvc_hf__", False):
+        module._get = _mark(_wrap_generic_get(module._get))
 
 
 def wrap_gc(module: ModuleType) -> None:
@@ -110,3 +180,6 @@ def install() -> None:
             )
         wrap_transfer(transfer)
         wrap_gc(gc)
+        from dvc_objects.fs import generic
+
+        wrap_generic(generic)

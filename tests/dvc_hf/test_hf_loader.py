@@ -71,3 +71,83 @@ def test_an_object_whose_bytes_do_not_match_its_name_is_refused(
     else:
         raise AssertionError("a corrupt remote object was returned")
     assert not object_path(project.root / ".dvc" / "cache", md5).exists()
+
+
+def _hf_only(project: Project, hub: LocalHub, prefix: str) -> tuple[str, dict[str, str]]:
+    """Publish the project to a new Hub repo, make it the only remote, forget every local copy;
+    (repo id, manifest)."""
+    from ckpt.dvcfiles import load_manifest, tracked_dir_md5
+
+    repo_id = new_repo(hub, prefix)
+    project.dvc("pull", "-q", "-r", "local")
+    manifest = load_manifest(project.root, tracked_dir_md5(project.root)) or {}
+    project.dvc("remote", "add", "-f", "-d", "hf", f"hf://datasets/{repo_id}")
+    project.dvc("remote", "modify", "hf", "endpoint", hub.url)
+    project.dvc("push", "-q", "-r", "hf")
+    project.dvc("remote", "remove", "local")
+    project.delete_local()
+    return repo_id, manifest
+
+
+def test_objects_verified_while_streaming_are_not_read_again(
+    project: Project, shared_hub: LocalHub, monkeypatch
+):
+    from ckpt import hashing, place
+
+    _hf_only(project, shared_hub, "onepass")
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a checkpoint fetched through hf:// was hashed again")
+
+    monkeypatch.setattr(hashing, "file_digest", refuse)
+    monkeypatch.setattr(place, "copy_hashing", refuse)
+    path = get_checkpoint("mp_20_vae")
+    relpath = "ckpts/mp_20/vae/dng_m4owq4i5_v0.ckpt"
+    assert path.read_bytes() == checkpoint_bytes(relpath)
+
+
+def test_all_objects_download_at_once(project: Project, shared_hub: LocalHub):
+    from helpers.reliability import dvc_object_path
+
+    repo_id, manifest = _hf_only(project, shared_hub, "parallel")
+    names = ["mp_20_vae", "alex_mp_20_vae", "mp_20_ldm"]
+    md5s = {manifest[project.paths()[n].removeprefix("ckpts/")] for n in names}
+    assert len(md5s) == 3
+    # Each object's answer is held 0.5 s, so downloads one after another cannot overlap.
+    for md5 in md5s:
+        shared_hub.inject("resolve", method="GET", path=dvc_object_path(md5), delay=0.5, times=1)
+    since = len(shared_hub.requests())
+    result = project.ckpt("pull", *names)
+    assert result.returncode == 0, result.stderr
+    gets = [
+        r
+        for r in shared_hub.requests()[since:]
+        if r["kind"] == "resolve" and r["method"] == "GET" and repo_id in r["path"]
+        and not r["path"].endswith(".dir")
+    ]  # fmt: skip
+    assert len(gets) == 3
+    starts = [r["ts"] - r["ms"] / 1000 for r in gets]
+    assert max(starts) < min(r["ts"] for r in gets), "an object waited for another one"
+
+
+def test_a_refused_object_among_several_never_lands_in_the_cache(
+    project: Project, shared_hub: LocalHub
+):
+    from huggingface_hub import HfApi
+
+    from ckpt.dvcfiles import object_path
+
+    repo_id, manifest = _hf_only(project, shared_hub, "refused")
+    bad = manifest["mp_20/vae/dng_m4owq4i5_v0.ckpt"]
+    HfApi(endpoint=shared_hub.url).upload_file(
+        path_or_fileobj=b"\0not the checkpoint" * 100,
+        path_in_repo=f"files/md5/{bad[:2]}/{bad[2:]}",
+        repo_id=repo_id,
+        repo_type="dataset",
+    )
+    # Several objects in one transfer: DVC reports a failed one through its error handler,
+    # which used to let the refused download be renamed into the cache.
+    assert project.dvc("pull", check=False).returncode != 0
+    cache = project.root / ".dvc" / "cache"
+    assert not object_path(cache, bad).exists()
+    assert all(object_path(cache, md5).exists() for md5 in set(manifest.values()) - {bad})

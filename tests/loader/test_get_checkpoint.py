@@ -65,6 +65,7 @@ def test_works_from_a_subdirectory_without_ckpt_repo(project, monkeypatch):
 def test_modified_file_is_detected_moved_aside_and_refetched(project, caplog):
     path = get_checkpoint("mp_20_vae")
     good = path.read_bytes()
+    path.chmod(0o644)  # placed read-only (it shares storage with its cache object)
     path.write_bytes(b"fine-tuned in place" + good[19:])
     os.utime(path, ns=(0, 10**9))  # a different mtime: the stamp no longer matches
     assert get_checkpoint("mp_20_vae") == path
