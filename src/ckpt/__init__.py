@@ -12,6 +12,7 @@ from ckpt.errors import (
     CkptError,
     LockTimeout,
     RegistryError,
+    RevisionNotFound,
     UnsafeCheckpoint,
 )
 from ckpt.hashing import calculate_sha256, verify_checksum
@@ -26,6 +27,7 @@ __all__ = [
     "CkptError",
     "LockTimeout",
     "RegistryError",
+    "RevisionNotFound",
     "UnsafeCheckpoint",
     "calculate_sha256",
     "get_checkpoint",

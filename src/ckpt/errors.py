@@ -40,3 +40,7 @@ class UnsafeCheckpoint(CkptError, ValueError):
 
 class LockTimeout(CkptError, TimeoutError):
     """Another process held the checkout's fetch lock for longer than allowed."""
+
+
+class RevisionNotFound(CkptError, LookupError):
+    """A git revision (tag, branch, commit) that this clone does not have, or no git at all."""

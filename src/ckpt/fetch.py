@@ -358,3 +358,54 @@ def backed_up(root: Path, paths: Sequence[str], dir_md5: str, *, enabled: bool) 
         raise
     for dest, _ in moved:
         dest.unlink(missing_ok=True)
+
+
+def fetch_objects(root: Path, md5s: Sequence[str], what: str) -> str:
+    """Fetch objects by md5 (``.dir`` manifests or files) into the DVC cache; the remote that had them.
+
+    For objects no target in the working tree names: a checkpoint as of an older revision, the
+    manifests of past commits. Tries each remote in turn; CheckpointUnavailable if none has them all.
+    """
+    cache = dvcfiles.cache_dir(root)
+
+    def missing() -> list[str]:
+        return [m for m in md5s if not dvcfiles.object_path(cache, m).exists()]
+
+    remotes = dvcfiles.remotes(root)
+    if not remotes:
+        raise CheckpointUnavailable(
+            f"Cannot fetch {what}: no DVC remote is configured in {root / '.dvc' / 'config'}. "
+            "Add one (`dvc remote add -d NAME URL`)."
+        )
+    failures: list[str] = []
+    for remote in remotes:
+        from dvc.exceptions import DvcException
+
+        def pull(repo, remote=remote.name) -> None:  # type: ignore[no-untyped-def]
+            from dvc_data.hashfile.hash_info import HashInfo
+
+            repo.cloud.pull({HashInfo("md5", m) for m in missing()}, remote=remote)
+
+        with _captured_dvc_messages() as messages, _dvc_progress_bars():
+            try:
+                _with_repo(root, pull)
+            except DvcException as exc:
+                messages.append(str(exc))
+            except (OSError, sqlite3.Error) as exc:
+                messages.append(f"{type(exc).__name__}: {exc}")
+        still = missing()
+        if not still:
+            log.info("Fetched %s from remote '%s' (%s).", what, remote.name, remote.url)
+            return remote.name
+        detail = "; ".join(dict.fromkeys(m.strip() for m in messages if m.strip()))
+        failures.append(
+            f"remote '{remote.name}' ({_where(root, remote)}): "
+            f"{detail or 'it does not hold ' + ', '.join(still)}"
+        )
+    raise CheckpointUnavailable(
+        f"Could not fetch {what}.\n  "
+        + "\n  ".join(failures)
+        + _disk_hint(" ".join(failures))
+        + "\nFix the cause above and retry. For a private Hub repo set HF_TOKEN or "
+        "`dvc remote modify --local REMOTE token ...`."
+    )
