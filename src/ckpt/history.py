@@ -15,9 +15,11 @@ from pathlib import Path
 from ckpt import dvcfiles
 from ckpt.errors import CheckpointNotFound, CheckpointUnavailable, RegistryError
 from ckpt.registry import REGISTRY_FILE, TRACKED_DIR
-from ckpt.revisions import git, is_shallow, resolve, snapshots_of_commits
+from ckpt.revisions import git, resolve, snapshots_of_commits
 
 ADDED, CHANGED, REMOVED, UNKNOWN = "added", "changed", "removed", "unknown"
+# The oldest commit a shallow clone has: its bytes are known, whether they changed there is not.
+SHALLOW = "shallow"
 
 
 @dataclass
@@ -25,7 +27,7 @@ class Change:
     commit: str
     date: str  # committer date, ISO 8601
     subject: str
-    status: str  # added, changed, removed, or unknown (manifest not available)
+    status: str  # added, changed, removed, shallow, or unknown (manifest not available)
     md5: str | None
     size: int | None  # known when the object is in the local DVC cache
     path: str | None
@@ -63,6 +65,7 @@ def history(root: Path, name: str, rev: str = "HEAD") -> tuple[list[Change], lis
             f"{rev}. `ckpt list` shows the current names."
         )
     tags = _tags_by_commit(root)
+    boundary = _shallow_boundary(root)
     cache = dvcfiles.cache_dir(root)
     changes = []
     for commit, parent, date, subject in commits:
@@ -73,8 +76,10 @@ def history(root: Path, name: str, rev: str = "HEAD") -> tuple[list[Change], lis
             status, md5 = UNKNOWN, None
         elif md5 is None:
             status = REMOVED
+        elif before is None:
+            status = SHALLOW if commit in boundary else ADDED
         else:
-            status = ADDED if before is None else CHANGED
+            status = CHANGED
         size = None
         if md5 is not None:
             obj = dvcfiles.object_path(cache, md5)
@@ -92,12 +97,21 @@ def history(root: Path, name: str, rev: str = "HEAD") -> tuple[list[Change], lis
                 tags=[t for t in tags.get(commit, []) if _shown(t, name)],
             )
         )
-    if is_shallow(root):
+    if boundary:
         warnings.append(
             "this clone is shallow, so older history is missing. Fetch it with "
             "`git fetch --unshallow --tags` (GitHub Actions: actions/checkout with fetch-depth: 0)."
         )
     return changes, warnings
+
+
+def _shallow_boundary(root: Path) -> set[str]:
+    """The commits whose parents a shallow clone lacks (none in a full clone)."""
+    path = git(root, "rev-parse", "--path-format=absolute", "--git-path", "shallow").stdout
+    try:
+        return set(Path(path.decode().strip()).read_text().split())
+    except FileNotFoundError:
+        return set()
 
 
 def _log(root: Path, start: str) -> list[tuple[str, str | None, str, str]]:
