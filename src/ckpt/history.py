@@ -135,8 +135,15 @@ def _manifests(
     """dir md5 -> manifest, fetching the ones missing from the cache (they are small)."""
     from ckpt.loader import skip_downloads
 
+    def load(dir_md5: str) -> dict[str, str] | None:
+        try:
+            return dvcfiles.load_manifest(root, dir_md5)
+        except RegistryError as exc:  # a damaged manifest in the cache: say so, carry on
+            warnings.append(str(exc))
+            return None
+
     wanted = sorted(d for d in dir_md5s if d)
-    missing = [d for d in wanted if dvcfiles.load_manifest(root, d) is None]
+    missing = [d for d in wanted if not dvcfiles.object_path(dvcfiles.cache_dir(root), d).exists()]
     if missing and not skip_downloads():
         from ckpt import fetch
 
@@ -151,11 +158,7 @@ def _manifests(
         )
     manifests = {}
     for d in wanted:
-        try:
-            manifest = dvcfiles.load_manifest(root, d)
-        except RegistryError as exc:
-            warnings.append(str(exc))
-            manifest = None
+        manifest = load(d)
         if manifest is not None:
             manifests[d] = manifest
     return manifests

@@ -95,9 +95,14 @@ def snapshot(root: Path, rev: str) -> Snapshot:
     hit = _memo.get(key)
     if hit is not None and _still_valid(hit[0]):
         return hit[1]
+    if not isinstance(rev, str):
+        raise TypeError(f"rev must be a git revision as a string, not {type(rev).__name__}")
     found = _from_index(root, rev)
     if found is None:
-        found = _from_git(root, rev)
+        checks, snap = _from_git(root, rev)
+        if checks is None:
+            return snap  # resolved through something a stat cannot watch: ask git every time
+        found = (checks, snap)
     _memo[key] = found
     return found[1]
 
@@ -195,7 +200,7 @@ def is_shallow(root: Path) -> bool:
 # --- resolving ---------------------------------------------------------------------------------
 
 
-def _from_git(root: Path, rev: str) -> tuple[tuple[Check, ...], Snapshot]:
+def _from_git(root: Path, rev: str) -> tuple[tuple[Check, ...] | None, Snapshot]:
     if not rev or rev.startswith("-") or any(c.isspace() for c in rev):
         raise RevisionNotFound(
             f"{rev!r} is not a git revision: name a tag, branch or commit (e.g. 'v1.0', "
@@ -211,7 +216,7 @@ def _from_git(root: Path, rev: str) -> tuple[tuple[Check, ...], Snapshot]:
         _save(root, commits={commit: record})
     if checks is not None:
         _save(root, refs={rev: {"commit": commit, "checks": [list(c) for c in checks]}})
-    return checks or (), _snapshot_from(rev, commit, record)
+    return checks, _snapshot_from(rev, commit, record)
 
 
 def _rev_parse(root: Path, rev: str) -> str:
