@@ -18,6 +18,7 @@ import json
 import os
 import re
 import subprocess
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -437,7 +438,7 @@ def _save(
     }
     try:
         file.parent.mkdir(parents=True, exist_ok=True)
-        tmp = file.with_name(f".index.{os.getpid()}.tmp")
+        tmp = file.with_name(f".index.{os.getpid()}.{threading.get_ident()}.tmp")
         tmp.write_text(json.dumps(merged, default=str))
         os.replace(tmp, file)
     except OSError:
