@@ -14,6 +14,7 @@ from ckpt.errors import (
     CkptError,
     LockTimeout,
     RegistryError,
+    RevisionNotFound,
     UnknownCheckpoint,
     UnsafeCheckpoint,
 )
@@ -30,6 +31,7 @@ __all__ = [
     "CkptError",
     "LockTimeout",
     "RegistryError",
+    "RevisionNotFound",
     "UnknownCheckpoint",
     "UnsafeCheckpoint",
     "calculate_sha256",

@@ -10,13 +10,13 @@ import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
-from ckpt.errors import CheckpointNotFound, CkptError, RegistryError
+from ckpt.errors import CheckpointNotFound, CkptError, RegistryError, RevisionNotFound
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 EPILOG = """\
 exit status: 0 success; 1 a checkpoint is missing, modified, unsafe or could not be fetched;
-2 bad input (unknown name, malformed dvc.yaml or ckpts.dvc, bad option).
+2 bad input (unknown name or revision, malformed dvc.yaml or ckpts.dvc, bad option).
 
 The registry is dvc.yaml's `artifacts:` section; the bytes are pinned by ckpts.dvc.
 Set CKPT_REPO to use a checkout other than the one containing the current directory.
@@ -51,7 +51,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.verbose:
             traceback.print_exception(exc, file=sys.stderr)
         print(f"error: {exc}", file=sys.stderr)
-        return EXIT_USAGE if isinstance(exc, (CheckpointNotFound, RegistryError)) else EXIT_FAILED
+        usage = (CheckpointNotFound, RegistryError, RevisionNotFound)
+        return EXIT_USAGE if isinstance(exc, usage) else EXIT_FAILED
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
@@ -86,6 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("names", nargs="*", metavar="NAME", help="registry names (default: all)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--rev", metavar="REV", help=_REV_HELP)
     p.set_defaults(func=cmd_list)
 
     p = sub.add_parser(
@@ -107,7 +109,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("names", nargs="*", metavar="NAME", help="registry names (default: all)")
     p.add_argument("--force", action="store_true", help="re-fetch even if present and verified")
+    p.add_argument("--rev", metavar="REV", help=_REV_HELP)
     p.set_defaults(func=cmd_pull)
+
+    p = sub.add_parser(
+        "log",
+        help="one checkpoint's history: every commit that changed its bytes, newest first",
+        description="List every commit (reachable from --rev, default HEAD) where the md5 that "
+        "ckpts.dvc pins for NAME changed: date, commit, tags, md5, size, subject. Reads git "
+        "history; fetches the small .dir manifests of past commits that the DVC cache lacks. "
+        "Size is shown where the object is in the local DVC cache.",
+    )
+    p.add_argument("name", metavar="NAME", help="registry name")
+    p.add_argument(
+        "--rev", metavar="REV", default="HEAD", help="walk history from here (default: HEAD)"
+    )
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=cmd_log)
 
     p = sub.add_parser(
         "verify",
@@ -140,12 +158,35 @@ def build_parser() -> argparse.ArgumentParser:
         help="publish to this remote only (repeatable; default: every configured remote)",
     )
     p.add_argument("--no-mirror", action="store_true", help="skip the readable-path mirror commit")
+    p.add_argument(
+        "--version",
+        metavar="VERSION",
+        help="also commit ckpts.dvc and dvc.yaml and tag NAME@vVERSION (DVC's artifact tags, "
+        "annotated) for each checkpoint whose bytes changed since its last version",
+    )
     p.set_defaults(func=cmd_publish)
 
     from ckpt.hub.cli import add_parser as add_hub_parser
 
     add_hub_parser(sub)
     return parser
+
+
+_REV_HELP = (
+    "as of this git revision (tag, branch, commit, or NAME@vX.Y.Z), read from git without a "
+    "checkout; copies go under .dvc/tmp/ckpt/rev/, never into ckpts/"
+)
+
+
+def _rev_context(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from ckpt.registry import find_repo_root
+    from ckpt.revisions import snapshot
+
+    root = args.repo.absolute() if args.repo else find_repo_root()
+    snap = snapshot(root, args.rev)
+    names = getattr(args, "names", None)
+    artifacts = [snap.lookup(n) for n in names] if names else list(snap.registry.values())
+    return root, snap, artifacts
 
 
 def _context(args: argparse.Namespace):  # type: ignore[no-untyped-def]
@@ -161,6 +202,8 @@ def _context(args: argparse.Namespace):  # type: ignore[no-untyped-def]
 def cmd_list(args: argparse.Namespace) -> int:
     from ckpt.inventory import human_size, survey
 
+    if args.rev is not None:
+        return _list_at_rev(args)
     root, artifacts = _context(args)
     entries = survey(root, artifacts)
     if args.json:
@@ -169,6 +212,54 @@ def cmd_list(args: argparse.Namespace) -> int:
     _table(
         ["NAME", "PATH", "SIZE", "STATE", "DESCRIPTION"],
         [[e.name, e.path, human_size(e.size), e.state, e.desc] for e in entries],
+    )
+    return EXIT_OK
+
+
+def _list_at_rev(args: argparse.Namespace) -> int:
+    from ckpt.inventory import human_size
+    from ckpt.versions import survey_at
+
+    root, snap, artifacts = _rev_context(args)
+    entries = survey_at(root, snap, artifacts)
+    if args.json:
+        print(
+            json.dumps({"rev": snap.rev, "commit": snap.commit, "checkpoints": entries}, indent=2)
+        )
+        return EXIT_OK
+    print(f"# as of {snap.label}")
+    _table(
+        ["NAME", "PATH", "SIZE", "STATE", "DESCRIPTION"],
+        [[e["name"], e["path"], human_size(e["size"]), e["state"], e["desc"]] for e in entries],
+    )
+    return EXIT_OK
+
+
+def cmd_log(args: argparse.Namespace) -> int:
+    from ckpt.history import history
+    from ckpt.inventory import human_size
+    from ckpt.registry import find_repo_root
+
+    root = args.repo.absolute() if args.repo else find_repo_root()
+    changes, warnings = history(root, args.name, args.rev)
+    for warning in warnings:
+        logging.getLogger("ckpt").warning("warning: %s", warning)
+    if args.json:
+        print(json.dumps([c.as_dict() for c in changes], indent=2))
+        return EXIT_OK
+    _table(
+        ["DATE", "COMMIT", "TAGS", "MD5", "SIZE", "SUBJECT"],
+        [
+            [
+                c.date[:16].replace("T", " "),
+                c.commit[:10],
+                ",".join(c.tags) or "-",
+                c.md5 or f"({c.status})",
+                human_size(c.size),
+                c.subject,
+            ]
+            for c in changes
+        ],
     )
     return EXIT_OK
 
@@ -204,6 +295,14 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_pull(args: argparse.Namespace) -> int:
+    if args.rev is not None:
+        from ckpt.versions import ensure as ensure_at
+
+        root, snap, artifacts = _rev_context(args)
+        at_rev = ensure_at(root, snap, artifacts, force=args.force)
+        for a in artifacts:
+            print(f"{a.name}\t{at_rev[a.name]}")
+        return EXIT_OK
     from ckpt.loader import ensure
 
     root, artifacts = _context(args)
@@ -217,11 +316,19 @@ def cmd_publish(args: argparse.Namespace) -> int:
     from ckpt.publish import publish
 
     root = args.repo.absolute() if args.repo else _context(args)[0]
-    report = publish(root, args.remote, mirror=not args.no_mirror)
+    report = publish(root, args.remote, mirror=not args.no_mirror, version=args.version)
     print(f"Pushed to: {', '.join(report.pushed)}")
     for remote, url in report.mirrored.items():
         print(f"Mirrored on '{remote}': {url}")
-    if report.to_commit:
+    if args.version is not None:
+        if report.committed:
+            print(f"Committed the pins: {report.committed[:10]}")
+        if report.tagged:
+            print(f"Tagged: {' '.join(report.tagged)}")
+        else:
+            print("Tagged nothing: no checkpoint changed since its last version tag.")
+        print("\nNow share the commit and its tags:\n  git push --follow-tags")
+    elif report.to_commit:
         files = " ".join(report.to_commit)
         print(f"\nNow commit what pins these checkpoints:\n  git add {files}")
         print('  git commit -m "Publish checkpoints"')

@@ -38,10 +38,15 @@ def tracked_dir_md5(root: Path) -> str:
 
 
 def _parse_dvc_file(file: Path) -> str:
+    return parse_dvc_file(file.read_text(encoding="utf-8"), file)
+
+
+def parse_dvc_file(text: str, file: str | Path) -> str:
+    """The ``.dir`` md5 in the text of a ``ckpts.dvc``; ``file`` names it in error messages."""
     import yaml
 
     try:
-        doc = yaml.load(file.read_text(encoding="utf-8"), Loader=_safe_loader())
+        doc = yaml.load(text, Loader=_safe_loader())
         outs = doc["outs"]
         out = next(o for o in outs if str(o.get("path", "")).rstrip("/") == TRACKED_DIR)
         md5 = str(out["md5"])

@@ -44,3 +44,7 @@ class LockTimeout(CkptError, TimeoutError):
 
 class UnknownCheckpoint(CkptError, ValueError):
     """``resolve_checkpoint_path``: the argument is neither an existing file nor a registry name."""
+
+
+class RevisionNotFound(CkptError, LookupError):
+    """A git revision (tag, branch, commit) that this clone does not have, or no git at all."""

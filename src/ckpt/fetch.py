@@ -13,7 +13,7 @@ import logging
 import os
 import sqlite3
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -46,26 +46,72 @@ def pull(snap: Snapshot, artifacts: Sequence[Artifact]) -> dict[str, str]:
 
 
 def _fetch(snap: Snapshot, artifacts: Sequence[Artifact]) -> str:
-    root = snap.root
     paths = [a.path for a in artifacts]
     names = " ".join(a.name for a in artifacts) or "the manifest"
+
+    def wanted(pull) -> None:  # type: ignore[no-untyped-def]
+        if snap.manifest is None:
+            # Just the manifest: a .dir pulled on its own does not bring its files along.
+            pull({snap.dir_md5})
+            snap.reload_manifest()
+        expected = snap.expected(artifacts)
+        if expected is not None:  # else the remote lacks the manifest: reported as missing
+            pull({md5 for md5 in expected.values() if not snap.object_path(md5).exists()})
+
+    return _from_first_remote(
+        snap,
+        wanted,
+        lambda: _missing_objects(snap, artifacts),
+        what=f"checkpoint(s) {names} ({', '.join(paths)})",
+        then=f"fetch with `ckpt pull {names}` (or `dvc pull {' '.join(paths)}`)",
+    )
+
+
+def fetch_objects(root: Path, md5s: Sequence[str], what: str) -> str:
+    """Fetch objects by md5 (``.dir`` manifests or files) into the DVC cache; the remote that had them.
+
+    For objects no target in the working tree names: a checkpoint as of an older revision, the
+    manifests of past commits. Tries each remote in turn; CheckpointUnavailable if none has them all.
+    """
+    from ckpt import snapshot
+
+    snap = snapshot.take(root)
+
+    def missing() -> list[str]:
+        return [m for m in md5s if not snap.object_path(m).exists()]
+
+    return _from_first_remote(
+        snap, lambda pull: pull(set(missing())), missing, what=what, then="retry"
+    )
+
+
+def _from_first_remote(
+    snap: Snapshot,
+    wanted: Callable[[Callable[[set[str]], None]], None],
+    missing: Callable[[], list[str]],
+    *,
+    what: str,
+    then: str,
+) -> str:
+    """Ask each remote in turn (``wanted`` pulls through the callable it is given) until nothing
+    is ``missing``; the remote that served, or CheckpointUnavailable with every remote's reason."""
     remotes = snap.remotes
     if not remotes:
         raise CheckpointUnavailable(
-            f"Cannot fetch {names}: no DVC remote is configured in {root / '.dvc' / 'config'}. "
-            "Add one (`dvc remote add -d NAME URL`) or copy the files into place, then run "
-            f"`ckpt pull {names}`."
+            f"Cannot fetch {what}: no DVC remote is configured in "
+            f"{snap.root / '.dvc' / 'config'}. Add one (`dvc remote add -d NAME URL`) or copy "
+            f"the files into place, then {then}."
         )
     failures: list[str] = []
     last_error: BaseException | None = None
     for remote in remotes:
         info = _remote_info(snap, remote)
-        reason, error = _fetch_from(snap, artifacts, info)
+        reason, error = _fetch_from(snap, info, wanted, missing)
         if reason is None:
             if failures:
-                log.warning("Fetched %s from remote '%s' (%s).", names, remote.name, remote.url)
+                log.warning("Fetched %s from remote '%s' (%s).", what, remote.name, remote.url)
             else:
-                log.info("Fetched %s from remote '%s' (%s).", names, remote.name, remote.url)
+                log.info("Fetched %s from remote '%s' (%s).", what, remote.name, remote.url)
             return remote.name
         if error is not None:
             # The original error, with its traceback, for `ckpt -v`.
@@ -76,14 +122,14 @@ def _fetch(snap: Snapshot, artifacts: Sequence[Artifact]) -> str:
             log.warning(
                 "Remote '%s' could not supply %s: %s; trying the next remote.",
                 remote.name,
-                names,
+                what,
                 reason,
             )
     raise CheckpointUnavailable(
-        f"Could not fetch checkpoint(s) {names} ({', '.join(paths)}).\n  "
+        f"Could not fetch {what}.\n  "
         + "\n  ".join(failures)
         + _disk_hint(" ".join(failures))
-        + f"\nFix the cause above, then fetch with `ckpt pull {names}` (or `dvc pull {' '.join(paths)}`)."
+        + f"\nFix the cause above, then {then}."
     ) from last_error
 
 
@@ -118,38 +164,34 @@ class _RemoteCallFailed(Exception):
 
 
 def _fetch_from(
-    snap: Snapshot, artifacts: Sequence[Artifact], remote: RemoteInfo
+    snap: Snapshot,
+    remote: RemoteInfo,
+    wanted: Callable[[Callable[[set[str]], None]], None],
+    missing: Callable[[], list[str]],
 ) -> tuple[str | None, BaseException | None]:
-    """(None, None) when every needed object is in the local cache afterwards, else why not:
+    """(None, None) when nothing is ``missing`` from the local cache afterwards, else why not:
     a one-line reason and the exception behind it, if any."""
     from dvc.exceptions import DvcException
 
     root = snap.root
 
-    def pull(repo, objs) -> None:  # type: ignore[no-untyped-def]
-        # Only what the remote's libraries raise is the remote's failure: a bug of ours elsewhere
-        # in this function must surface as itself.
-        try:
-            repo.cloud.pull(objs, remote=remote.name)
-        except Exception as exc:
-            raise _RemoteCallFailed from exc
-
     def fetch(repo) -> None:  # type: ignore[no-untyped-def]
         from dvc_data.hashfile.hash_info import HashInfo
 
-        if snap.manifest is None:
-            # Just the manifest: a .dir pulled on its own does not bring its files along.
-            pull(repo, [HashInfo("md5", snap.dir_md5)])
-            snap.reload_manifest()
-        expected = snap.expected(artifacts)
-        if expected is None:  # the remote does not have the manifest: reported below
-            if remote.scheme in _OBJECT_STORES and not captured.errors:
-                probe_bucket(repo)
-            return
-        wanted = {md5 for md5 in expected.values() if not snap.object_path(md5).exists()}
-        if wanted:
-            snap.fetches.append((remote.name, wanted))
-            pull(repo, {HashInfo("md5", md5) for md5 in wanted})
+        def pull(md5s: set[str]) -> None:
+            if not md5s:
+                return
+            snap.fetches.append((remote.name, md5s))
+            # Only what the remote's libraries raise is the remote's failure: a bug of ours
+            # elsewhere in this function must surface as itself.
+            try:
+                repo.cloud.pull({HashInfo("md5", m) for m in md5s}, remote=remote.name)
+            except Exception as exc:
+                raise _RemoteCallFailed from exc
+
+        wanted(pull)
+        if remote.scheme in _OBJECT_STORES and not captured.errors and missing():
+            probe_bucket(repo)
 
     missing_bucket = None
 
@@ -175,15 +217,15 @@ def _fetch_from(
         except (DvcException, OSError, sqlite3.Error) as exc:
             # Opening the repo (config, lock) and DVC's state databases, which are sqlite.
             captured.errors.insert(0, exc)
-    missing = _missing_objects(snap, artifacts)
-    if not missing:
+    still = missing()
+    if not still:
         return None, None
     reasons = dict.fromkeys(remote_errors.explain(e, remote) for e in captured.errors)
     if reasons:
         return "; ".join(reasons), captured.errors[0]
     if missing_bucket:
         return remote_errors.missing_bucket(remote, missing_bucket), None
-    return remote_errors.missing_objects(remote, missing, root), None
+    return remote_errors.missing_objects(remote, still, root), None
 
 
 # Remotes whose first path component is a bucket (or container) that must exist.

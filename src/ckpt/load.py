@@ -20,15 +20,18 @@ from ckpt.errors import UnsafeCheckpoint
 from ckpt.scan import LIGHTNING_GLOBALS, scan_checkpoint
 
 
-def load_checkpoint(name_or_path: str | os.PathLike[str], *, map_location: str = "cpu") -> Any:
+def load_checkpoint(
+    name_or_path: str | os.PathLike[str], *, map_location: str = "cpu", rev: str | None = None
+) -> Any:
     """The unpickled checkpoint (a dict for Lightning checkpoints) of a registry name or a file.
 
     A ``str`` is a registry name (fetched if needed through ``get_checkpoint``) unless it contains
     a '.' or starts with '/', which registry names never do; pass a ``Path`` to mean a file.
+    ``rev`` (a git tag, branch, commit or NAME@vX.Y.Z) loads a name as that revision pinned it.
     Raises UnsafeCheckpoint when the scan or torch's weights-only unpickler refuses the file, and
     ImportError when torch is not installed.
     """
-    path = _resolve(name_or_path)
+    path = _resolve(name_or_path, rev)
     report = scan_checkpoint(path)
     try:
         import torch
@@ -53,7 +56,7 @@ def load_checkpoint(name_or_path: str | os.PathLike[str], *, map_location: str =
         ) from exc
 
 
-def _resolve(name_or_path: str | os.PathLike[str]) -> Path:
+def _resolve(name_or_path: str | os.PathLike[str], rev: str | None = None) -> Path:
     if (
         isinstance(name_or_path, str)
         and "." not in name_or_path
@@ -61,7 +64,12 @@ def _resolve(name_or_path: str | os.PathLike[str]) -> Path:
     ):
         from ckpt.loader import get_checkpoint
 
-        return Path(get_checkpoint(name_or_path))
+        return Path(get_checkpoint(name_or_path, rev=rev))
+    if rev is not None:
+        raise TypeError(
+            f"rev={rev!r} selects a registry name's version, but {name_or_path!r} is a file path. "
+            "Pass the checkpoint's registry name, or drop rev=."
+        )
     return Path(name_or_path)
 
 

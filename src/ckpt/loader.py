@@ -32,14 +32,23 @@ if TYPE_CHECKING:
 _TRUE = {"1", "true", "yes", "on"}
 
 
-def get_checkpoint(name: str, *, force_download: bool = False) -> Path:
+def get_checkpoint(name: str, *, rev: str | None = None, force_download: bool = False) -> Path:
     """Local path of the checkpoint ``name`` (from ``dvc.yaml`` artifacts), verified against DVC.
 
-    Raises CheckpointNotFound (a KeyError) for an unknown name, CheckpointSkipped when it is
+    ``rev`` (a git tag, branch or commit, or ``NAME@VERSION``) gives the checkpoint as that
+    revision pinned it, read from git without a checkout: a read-only copy under
+    ``.dvc/tmp/ckpt/rev/`` with the original file name; the working tree's copy is not touched.
+
+    Raises CheckpointNotFound (a KeyError) for an unknown name (at ``rev``, if given),
+    RevisionNotFound (a LookupError) for a revision this clone lacks, CheckpointSkipped when it is
     missing and SKIP_CHECKPOINT_DOWNLOAD=true, CheckpointUnavailable (a RuntimeError) when no
     remote could supply it, ChecksumMismatch (a ValueError) when the fetched bytes are wrong.
     """
     root = find_repo_root()
+    if rev is not None:
+        from ckpt import versions
+
+        return versions.get(root, name, rev, force=force_download)
     artifact = lookup(load_registry(root), name)
     if not force_download:
         path = warm_path(root, artifact)

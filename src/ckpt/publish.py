@@ -44,9 +44,13 @@ class Report:
     pushed: list[str] = field(default_factory=list)
     mirrored: dict[str, str] = field(default_factory=dict)  # remote -> commit url or "unchanged"
     to_commit: list[str] = field(default_factory=list)
+    committed: str | None = None  # with a version: the commit that pins what was published
+    tagged: list[str] = field(default_factory=list)  # with a version: NAME@vX.Y.Z tags created
 
 
-def publish(root: Path, remotes: list[str] | None = None, *, mirror: bool = True) -> Report:
+def publish(
+    root: Path, remotes: list[str] | None = None, *, mirror: bool = True, version: str | None = None
+) -> Report:
     configured = {r.name: r for r in dvcfiles.remotes(root)}
     if not configured:
         raise PublishError(
@@ -68,6 +72,10 @@ def publish(root: Path, remotes: list[str] | None = None, *, mirror: bool = True
         else:
             _check_access(root, remote.name, remote.url, options)
     _check_registry_matches_files(root)
+    if version is not None:
+        from ckpt import tags
+
+        version = tags.check(root, version)
 
     report = Report()
     _dvc(root, "add", "--quiet", TRACKED_DIR)  # quiet: its advice on what to commit comes below
@@ -79,6 +87,9 @@ def publish(root: Path, remotes: list[str] | None = None, *, mirror: bool = True
         for hub in hubs:
             report.mirrored[hub.remote] = mirror_to_hub(root, hub)
     report.to_commit = _uncommitted(root, [dvcfiles.DVC_FILE, "dvc.yaml"])
+    if version is not None:
+        report.committed, report.tagged = tags.commit_and_tag(root, version, report.to_commit)
+        report.to_commit = []
     return report
 
 

@@ -26,8 +26,9 @@ MARKERS = {
     "unit": "unit tests",
     "integration": "tests that use several real components together",
     "slow": "tests that take more than a few seconds",
-    "requires_checkpoints(*names)": "needs these checkpoints (all in the registry if no names); "
-    "skipped with the reason when they are missing and cannot be fetched",
+    "requires_checkpoints(*names, rev=None)": "needs these checkpoints (all in the registry if "
+    "no names), as of git revision rev if given; skipped with the reason when they are missing "
+    "and cannot be fetched",
 }
 
 
@@ -107,15 +108,17 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     marker = item.get_closest_marker("requires_checkpoints")
     if marker is None:
         return
-    item.stash[_PATHS] = _resolve(marker.args)
+    item.stash[_PATHS] = _resolve(marker.args, marker.kwargs.get("rev"))
 
 
-def _resolve(names: tuple[str, ...]) -> dict[str, Path]:
+def _resolve(names: tuple[str, ...], rev: str | None = None) -> dict[str, Path]:
     from ckpt.errors import CheckpointSkipped, CheckpointUnavailable
     from ckpt.loader import ensure, warm_path
     from ckpt.registry import find_repo_root, load_registry, lookup
 
     root = find_repo_root()
+    if rev is not None:
+        return _resolve_at(root, names, rev)
     registry = load_registry(root)
     artifacts = [lookup(registry, n) for n in names] if names else list(registry.values())
     paths = {a.name: warm_path(root, a) for a in artifacts}
@@ -132,6 +135,28 @@ def _resolve(names: tuple[str, ...]) -> dict[str, Path]:
                 f"(or `dvc pull ckpts`). [{why}]"
             )
         paths.update({a.name: fetched[a.path] for a in cold})
+    return paths  # type: ignore[return-value]
+
+
+def _resolve_at(root: Path, names: tuple[str, ...], rev: str) -> dict[str, Path]:
+    from ckpt import versions
+    from ckpt.errors import CheckpointSkipped, CheckpointUnavailable
+    from ckpt.revisions import snapshot
+
+    snap = snapshot(root, rev)
+    artifacts = [snap.lookup(n) for n in names] if names else list(snap.registry.values())
+    paths = {a.name: versions.warm_copy(root, snap, a) for a in artifacts}
+    cold = [a for a in artifacts if paths[a.name] is None]
+    if cold:
+        try:
+            paths.update(versions.ensure(root, snap, cold))
+        except (CheckpointSkipped, CheckpointUnavailable) as exc:
+            missing = " ".join(a.name for a in cold)
+            why = str(exc).splitlines()[0]
+            pytest.skip(
+                f"checkpoints missing as of {snap.label}: {missing}. Fetch them with "
+                f"`ckpt pull {missing} --rev {rev}`. [{why}]"
+            )
     return paths  # type: ignore[return-value]
 
 

@@ -204,10 +204,15 @@ def unique_paths(registry: Mapping[str, Artifact]) -> list[str]:
 
 
 def _parse(file: Path) -> dict[str, Artifact]:
+    return parse_registry(file.read_text(encoding="utf-8"), file)
+
+
+def parse_registry(text: str, file: str | Path) -> dict[str, Artifact]:
+    """Name -> Artifact from the text of a ``dvc.yaml``; ``file`` names it in error messages."""
     import yaml
 
     try:
-        doc = yaml.load(file.read_text(encoding="utf-8"), Loader=_unique_key_loader())
+        doc = yaml.load(text, Loader=_unique_key_loader())
     except yaml.YAMLError as exc:
         raise RegistryError(f"{file} is not valid YAML: {exc}") from None
     if doc is None:
@@ -228,7 +233,7 @@ def _parse(file: Path) -> dict[str, Artifact]:
 _registries: FileMemo[dict[str, Artifact]] = FileMemo(_parse)
 
 
-def _artifact(file: Path, name: Any, entry: Any) -> Artifact:
+def _artifact(file: str | Path, name: Any, entry: Any) -> Artifact:
     where = f"{file}: artifact '{name}'"
     if not isinstance(name, str) or not _NAME_RE.match(name):
         raise RegistryError(

@@ -1,0 +1,326 @@
+"""A checkpoint as it was at a git revision: a verified, read-only copy beside the working tree's.
+
+``get_checkpoint(name, rev=R)`` reads the registry and pin at R from git (``ckpt.revisions``), fetches
+the object by its md5 into the DVC cache when it is not there, and links (else copies) it to
+``.dvc/tmp/ckpt/rev/<dir md5>/<path under ckpts/>``: the original file name, one directory per pinned
+``ckpts/`` tree, never the working tree's own ``ckpts/``. The copy is hashed as it is placed and
+compared with the md5 DVC recorded at R, made read-only and stamped; later calls cost a ``stat`` and
+a stamp comparison, as on the working tree's warm path.
+
+A hard link costs no disk space: the copy shares the cache object's bytes, which DVC keeps
+read-only. Unlike the working tree's files, nobody trains into these, so no ``cache.type`` choice
+is needed to keep writes away from the cache.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+from ckpt import dvcfiles
+from ckpt.errors import CheckpointSkipped, CheckpointUnavailable, ChecksumMismatch, RegistryError
+from ckpt.memo import FileMemo
+from ckpt.registry import TRACKED_DIR, Artifact
+from ckpt.revisions import REV_DIR, Snapshot, snapshot
+from ckpt.stamps import STAMP_DIR, Stamp
+
+
+def get(root: Path, name: str, rev: str, *, force: bool = False) -> Path:
+    """Path of ``name`` as pinned at ``rev``, fetched and verified if needed (get_checkpoint's rev=)."""
+    snap = snapshot(root, rev)
+    artifact = snap.lookup(name)
+    if not force:
+        path = warm_copy(root, snap, artifact)
+        if path is not None:
+            return path
+    return ensure(root, snap, [artifact], force=force)[artifact.name]
+
+
+def path_at(root: Path, name: str, rev: str) -> Path:
+    """Where ``get`` puts ``name`` as of ``rev``, whether or not it is there yet. Reads git only."""
+    snap = snapshot(root, rev)
+    return copy_path(root, snap, snap.lookup(name))
+
+
+def copy_path(root: Path, snap: Snapshot, artifact: Artifact) -> Path:
+    return root / REV_DIR / _key(snap.require_pins(), artifact)
+
+
+def warm_copy(root: Path, snap: Snapshot, artifact: Artifact) -> Path | None:
+    """The copy if its stamp proves it was verified and is unchanged since; else None (no hashing)."""
+    key = _key(snap.require_pins(), artifact)
+    path = root / REV_DIR / key
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    stamp = _load_stamps(root).get(key)
+    if stamp is not None and stamp.matches(st):
+        return path
+    return None
+
+
+def ensure(
+    root: Path, snap: Snapshot, artifacts: Iterable[Artifact], *, force: bool = False
+) -> dict[str, Path]:
+    """Make each artifact's copy as of ``snap`` present and verified; name -> path. The cold path."""
+    from ckpt.locking import checkout_lock
+
+    artifacts = list({a.name: a for a in artifacts}.values())
+    paths = {a.name: copy_path(root, snap, a) for a in artifacts}
+    with checkout_lock(root):
+        # Another process may have placed them while this one waited for the lock.
+        todo = [a for a in artifacts if force or warm_copy(root, snap, a) is None]
+        if todo:
+            _bring(root, snap, list({a.path: a for a in todo}.values()), force=force)
+    return paths
+
+
+def survey_at(root: Path, snap: Snapshot, artifacts: Iterable[Artifact]) -> list[dict[str, object]]:
+    """What ``ckpt list --rev`` shows: for each artifact, its md5 at ``snap``, and whether its copy
+    is there ("verified"), only its object is in the DVC cache ("cached"), or neither ("missing");
+    "unknown" while the manifest pinned at ``snap`` is not in the cache. Never fetches or hashes."""
+    manifest = dvcfiles.load_manifest(root, snap.dir_md5) if snap.dir_md5 else None
+    cache = dvcfiles.cache_dir(root)
+    entries = []
+    for a in artifacts:
+        md5 = manifest.get(a.path[len(TRACKED_DIR) + 1 :]) if manifest else None
+        copy = root / REV_DIR / _key(snap.dir_md5, a) if snap.dir_md5 else None
+        size = None
+        if manifest is None:
+            state = "unknown"
+        elif md5 is None:
+            state = "untracked"
+        elif warm_copy(root, snap, a) is not None:
+            state = "verified"
+        else:
+            state = "missing"
+        for candidate in (copy, dvcfiles.object_path(cache, md5) if md5 else None):
+            if candidate is not None and candidate.is_file():
+                size = candidate.stat().st_size
+                if state == "missing":
+                    state = "cached"
+                break
+        entries.append(
+            {
+                "name": a.name,
+                "path": a.path,
+                "md5": md5,
+                "size": size,
+                "state": state,
+                "copy": str(copy) if copy else None,
+                "desc": a.desc,
+            }
+        )
+    return entries
+
+
+def _bring(root: Path, snap: Snapshot, artifacts: Sequence[Artifact], *, force: bool) -> None:
+    from ckpt import fetch
+
+    names = " ".join(a.name for a in artifacts)
+    dir_md5 = snap.require_pins()
+    manifest = dvcfiles.load_manifest(root, dir_md5)
+    if manifest is None:
+        _refuse_if_skipping(snap, names)
+        fetch.fetch_objects(root, [dir_md5], f"the manifest {dir_md5} pinned at {snap.label}")
+        manifest = dvcfiles.load_manifest(root, dir_md5) or {}
+    md5s = {}
+    for a in artifacts:
+        rel = a.path[len(TRACKED_DIR) + 1 :]
+        if rel not in manifest:
+            raise RegistryError(
+                f"artifact '{a.name}': {a.path} is in dvc.yaml at revision {snap.label} but not "
+                f"in {dvcfiles.DVC_FILE} there, so DVC never recorded its bytes at that revision."
+            )
+        md5s[a.path] = manifest[rel]
+    cache = dvcfiles.cache_dir(root)
+    objects = list(dict.fromkeys(md5s.values()))
+    _restore_interrupted(cache, objects)
+    with _set_aside(cache, objects if force else []):
+        missing = [m for m in objects if not dvcfiles.object_path(cache, m).exists()]
+        if missing:
+            _refuse_if_skipping(snap, names)
+            fetch.fetch_objects(root, missing, f"{names} as of {snap.label}")
+        by_path = {a.path: a for a in artifacts}
+        placed = _place_all(root, cache, dir_md5, artifacts, md5s)
+        bad = [p for p, md5 in placed.items() if md5 != md5s[p]]
+        if bad:
+            # The cache held corrupt bytes: set them aside and fetch from the remote once more.
+            for p in bad:
+                _quarantine(root, dvcfiles.object_path(cache, md5s[p]), placed[p])
+            fetch.fetch_objects(root, [md5s[p] for p in bad], f"{names} as of {snap.label}")
+            again = _place_all(root, cache, dir_md5, [by_path[p] for p in bad], md5s)
+            for p, md5 in again.items():
+                if md5 != md5s[p]:
+                    where = _quarantine(root, dvcfiles.object_path(cache, md5s[p]), md5)
+                    (root / REV_DIR / _key(dir_md5, by_path[p])).unlink(missing_ok=True)
+                    raise ChecksumMismatch(
+                        f"{p} ({by_path[p].name}) as of {snap.label} does not match the known "
+                        f"hash: expected md5 {md5s[p]} but got {md5}, twice. The bad object was "
+                        f"moved to {where}. The remote holds corrupt bytes: tell the maintainers."
+                    )
+            placed.update(again)
+    _update_stamps(
+        root,
+        {
+            _key(dir_md5, by_path[p]): _stamp(
+                root / REV_DIR / _key(dir_md5, by_path[p]), md5, dir_md5
+            )
+            for p, md5 in placed.items()
+        },
+    )
+
+
+def _place_all(
+    root: Path, cache: Path, dir_md5: str, artifacts: Sequence[Artifact], md5s: dict[str, str]
+) -> dict[str, str]:
+    """Link or copy each object to its place, hashing what arrived; in parallel (hashing frees the GIL)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def place(a: Artifact) -> str:
+        obj = dvcfiles.object_path(cache, md5s[a.path])
+        try:
+            return _place(obj, root / REV_DIR / _key(dir_md5, a))
+        except OSError as exc:
+            raise CheckpointUnavailable(
+                f"Could not put {a.name} ({a.path}) into {root / REV_DIR} from the DVC cache: "
+                f"{type(exc).__name__}: {exc}. Fix the cause (disk space, permissions) and retry."
+            ) from exc
+
+    with ThreadPoolExecutor(max_workers=max(1, min(len(artifacts), os.cpu_count() or 1))) as pool:
+        return dict(zip([a.path for a in artifacts], pool.map(place, artifacts), strict=True))
+
+
+_LINK_UNSUPPORTED = {errno.EXDEV, errno.EPERM, errno.ENOTSUP, errno.EMLINK, errno.ENOSYS}
+
+
+def _place(obj: Path, dest: Path) -> str:
+    """Hard-link (or copy) ``obj`` to ``dest`` under a temporary name, hash it, make it read-only,
+    rename it into place; the md5 of what is there."""
+    import shutil
+
+    from ckpt.hashing import file_md5
+
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
+    tmp.unlink(missing_ok=True)
+    try:
+        os.link(obj, tmp)
+    except OSError as exc:
+        if exc.errno not in _LINK_UNSUPPORTED:
+            raise
+        shutil.copyfile(obj, tmp)
+    try:
+        md5 = file_md5(tmp)
+        os.chmod(tmp, 0o444)
+        os.replace(tmp, dest)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return md5
+
+
+def _refuse_if_skipping(snap: Snapshot, names: str) -> None:
+    from ckpt.loader import skip_downloads
+
+    if skip_downloads():
+        raise CheckpointSkipped(
+            f"Checkpoint(s) {names} as of revision {snap.label} not present and "
+            "SKIP_CHECKPOINT_DOWNLOAD is set, so nothing was fetched. Unset it and run "
+            f"`ckpt pull {names} --rev {snap.rev}`."
+        )
+
+
+def _backup(obj: Path) -> Path:
+    return obj.with_name(obj.name + ".ckpt-backup")
+
+
+def _restore_interrupted(cache: Path, md5s: Sequence[str]) -> None:
+    """Put back cache objects that a killed forced re-fetch set aside (or drop the spare)."""
+    for md5 in md5s:
+        obj = dvcfiles.object_path(cache, md5)
+        backup = _backup(obj)
+        if backup.exists():
+            if obj.exists():
+                backup.unlink()
+            else:
+                os.replace(backup, obj)
+
+
+@contextmanager
+def _set_aside(cache: Path, md5s: Sequence[str]) -> Iterator[None]:
+    """For a forced re-fetch: move the cache objects aside so DVC fetches them; put back on failure."""
+    moved = []
+    for md5 in md5s:
+        obj = dvcfiles.object_path(cache, md5)
+        if obj.exists():
+            os.replace(obj, _backup(obj))
+            moved.append(obj)
+    try:
+        yield
+    except BaseException:
+        for obj in moved:
+            if not obj.exists():
+                os.replace(_backup(obj), obj)
+        raise
+    for obj in moved:
+        _backup(obj).unlink(missing_ok=True)
+
+
+def _quarantine(root: Path, obj: Path, actual_md5: str) -> Path:
+    """Move a corrupt cache object out of the cache (kept, never deleted)."""
+    import shutil
+
+    dest = root / STAMP_DIR / "quarantine" / f"{obj.parent.name}{obj.name}.{actual_md5}"
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    shutil.move(obj, dest)
+    return dest
+
+
+def _key(dir_md5: str, artifact: Artifact) -> str:
+    """The copy's path under ``.dvc/tmp/ckpt/rev``: the pinned tree, then the path under ckpts/."""
+    return f"{dir_md5.removesuffix('.dir')}/{artifact.path[len(TRACKED_DIR) + 1 :]}"
+
+
+# --- stamps of the copies (the working tree's live in ckpt.stamps) ------------------------------
+
+
+def _stamp_file(root: Path) -> Path:
+    return root / REV_DIR / "stamps.json"
+
+
+def _parse_stamps(file: Path) -> dict[str, Stamp]:
+    try:
+        raw = json.loads(file.read_bytes())
+        return {key: Stamp(*value) for key, value in raw["stamps"].items()}
+    except (ValueError, KeyError, TypeError):
+        return {}  # a damaged stamps file only costs a re-hash
+
+
+_stamps: FileMemo[dict[str, Stamp]] = FileMemo(_parse_stamps)
+
+
+def _load_stamps(root: Path) -> dict[str, Stamp]:
+    try:
+        return _stamps.get(_stamp_file(root))
+    except FileNotFoundError:
+        return {}
+
+
+def _stamp(path: Path, md5: str, dir_md5: str) -> Stamp:
+    st = os.stat(path)
+    return Stamp(st.st_ino, st.st_size, st.st_mtime_ns, md5, dir_md5)
+
+
+def _update_stamps(root: Path, changes: dict[str, Stamp]) -> None:
+    """Add stamps; the caller holds the checkout lock."""
+    stamps = {**_load_stamps(root), **changes}
+    file = _stamp_file(root)
+    file.parent.mkdir(parents=True, exist_ok=True)
+    tmp = file.with_name(f".stamps.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps({"version": 1, "stamps": {k: list(s) for k, s in stamps.items()}}))
+    os.replace(tmp, file)
