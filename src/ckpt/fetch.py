@@ -62,7 +62,8 @@ def _fetch(snap: Snapshot, artifacts: Sequence[Artifact]) -> str:
         snap,
         wanted,
         lambda: _missing_objects(snap, artifacts),
-        what=f"checkpoint(s) {names} ({', '.join(paths)})",
+        what=names,
+        full=f"checkpoint(s) {names} ({', '.join(paths)})",
         then=f"fetch with `ckpt pull {names}` (or `dvc pull {' '.join(paths)}`)",
     )
 
@@ -81,7 +82,7 @@ def fetch_objects(root: Path, md5s: Sequence[str], what: str) -> str:
         return [m for m in md5s if not snap.object_path(m).exists()]
 
     return _from_first_remote(
-        snap, lambda pull: pull(set(missing())), missing, what=what, then="retry"
+        snap, lambda pull: pull(set(missing())), missing, what=what, full=what, then="retry"
     )
 
 
@@ -91,6 +92,7 @@ def _from_first_remote(
     missing: Callable[[], list[str]],
     *,
     what: str,
+    full: str,
     then: str,
 ) -> str:
     """Ask each remote in turn (``wanted`` pulls through the callable it is given) until nothing
@@ -98,7 +100,7 @@ def _from_first_remote(
     remotes = snap.remotes
     if not remotes:
         raise CheckpointUnavailable(
-            f"Cannot fetch {what}: no DVC remote is configured in "
+            f"Cannot fetch {full}: no DVC remote is configured in "
             f"{snap.root / '.dvc' / 'config'}. Add one (`dvc remote add -d NAME URL`) or copy "
             f"the files into place, then {then}."
         )
@@ -126,7 +128,7 @@ def _from_first_remote(
                 reason,
             )
     raise CheckpointUnavailable(
-        f"Could not fetch {what}.\n  "
+        f"Could not fetch {full}.\n  "
         + "\n  ".join(failures)
         + _disk_hint(" ".join(failures))
         + f"\nFix the cause above, then {then}."

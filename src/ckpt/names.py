@@ -15,21 +15,28 @@ from ckpt.errors import RegistryError, UnknownCheckpoint
 from ckpt.registry import REGISTRY_FILE, find_repo_root, load_registry, lookup
 
 
-def checkpoint_path(name: str) -> Path:
+def checkpoint_path(name: str, *, rev: str | None = None) -> Path:
     """Absolute local path of the checkpoint ``name``, whether or not the file is there yet.
 
     Nothing is fetched, hashed or verified, so it never raises CheckpointSkipped: use it for
     module-level constants, and ``get_checkpoint`` (or ``ckpt pull``) where the bytes are needed.
-    Raises CheckpointNotFound (a KeyError) for a name that is not in the registry.
+    With ``rev``, the path ``get_checkpoint(name, rev=rev)`` returns (read from git, no checkout).
+    Raises CheckpointNotFound (a KeyError) for a name that is not in the registry (at ``rev``).
     """
     root = find_repo_root()
+    if rev is not None:
+        from ckpt import versions
+
+        return versions.path_at(root, name, rev)
     return root / lookup(load_registry(root), name).path
 
 
-def resolve_checkpoint_path(name_or_path: str | os.PathLike[str]) -> Path:
+def resolve_checkpoint_path(
+    name_or_path: str | os.PathLike[str], *, rev: str | None = None
+) -> Path:
     """An existing file, returned as given; else the registry checkpoint of that exact name,
-    through ``get_checkpoint`` (fetched and verified); else UnknownCheckpoint (a ValueError)
-    naming the closest registry name and listing them all.
+    through ``get_checkpoint`` (fetched and verified; ``rev`` as there); else UnknownCheckpoint
+    (a ValueError) naming the closest registry name and listing them all.
     """
     path = Path(name_or_path)
     if path.is_file():
@@ -43,7 +50,13 @@ def resolve_checkpoint_path(name_or_path: str | os.PathLike[str]) -> Path:
             f"'{text}' is not a checkpoint file ({where}), and it cannot be looked up as a "
             f"checkpoint name: {exc}"
         ) from None
-    registry = load_registry(root)
+    if rev is None:
+        registry, at = load_registry(root), ""
+    else:
+        from ckpt.revisions import snapshot
+
+        snap = snapshot(root, rev)
+        registry, at = snap.registry, f" at revision {snap.label}"
     if text not in registry:
         import difflib
 
@@ -51,12 +64,12 @@ def resolve_checkpoint_path(name_or_path: str | os.PathLike[str]) -> Path:
         hint = f" Did you mean '{close[0]}'?" if close else ""
         raise UnknownCheckpoint(
             f"'{text}' is neither a checkpoint file ({where}) nor a checkpoint name in "
-            f"{root / REGISTRY_FILE}.{hint} Available: {', '.join(sorted(registry)) or '(none)'}. "
+            f"{root / REGISTRY_FILE}{at}.{hint} Available: {', '.join(sorted(registry)) or '(none)'}. "
             "Pass the path of a checkpoint file or one of those names."
         )
     from ckpt.loader import get_checkpoint
 
-    return get_checkpoint(text)
+    return get_checkpoint(text, rev=rev)
 
 
 def _describe_missing(path: Path) -> str:

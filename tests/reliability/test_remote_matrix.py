@@ -369,18 +369,19 @@ def test_a_bug_of_ours_around_the_remote_call_is_not_translated(
     project: Project, monkeypatch: pytest.MonkeyPatch
 ):
     # Only what the remote call raises becomes a reason; a bug in the loader's own code next to
-    # it (here, reading the manifest) must surface as itself, not as "remote could not supply".
+    # it (here, reading the manifest between two remote calls) must surface as itself, not as
+    # "remote could not supply".
     import sys
 
-    from ckpt import dvcfiles
+    from ckpt.snapshot import Snapshot
 
-    original = dvcfiles.load_manifest
+    original = Snapshot.expected
 
     def broken(*args: object):  # type: ignore[no-untyped-def]
-        if sys._getframe(1).f_code.co_name == "fetch":  # inside the fetch, beside the remote call
+        if sys._getframe(1).f_code.co_name == "wanted":  # inside the fetch, beside the remote call
             raise TypeError("a bug of ours")
         return original(*args)
 
-    monkeypatch.setattr(dvcfiles, "load_manifest", broken)
+    monkeypatch.setattr(Snapshot, "expected", broken)
     with pytest.raises(TypeError, match="a bug of ours"):
         get_checkpoint(NAME)

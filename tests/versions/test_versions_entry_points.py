@@ -74,3 +74,18 @@ def test_load_checkpoint_at_a_revision(history):
     assert load_checkpoint("mp_20_vae")["epoch"] == 2  # the working tree's copy is untouched
     with pytest.raises(TypeError, match="registry name"):
         load_checkpoint(Path(p.root / VAE), rev="mp_20_vae@v3.0.0")
+
+
+def test_checkpoint_path_and_resolve_checkpoint_path_take_rev(history):
+    from ckpt import UnknownCheckpoint, checkpoint_path, resolve_checkpoint_path
+
+    rev = "mp_20_vae@v1.1.0"
+    where = checkpoint_path("mp_20_vae", rev=rev)
+    assert not where.exists()  # a name, not a fetch
+    assert where != checkpoint_path("mp_20_vae")
+    got = resolve_checkpoint_path("mp_20_vae", rev=rev)
+    assert got == where and got.read_bytes() == content(VAE, 1)
+    assert not (history.project.root / VAE).exists()  # the working tree was not touched
+    # A name that only a later commit registered is unknown at the older revision.
+    with pytest.raises(UnknownCheckpoint, match=r"at revision mp_20_vae@v1\.1\.0"):
+        resolve_checkpoint_path("extra_vae", rev=rev)
