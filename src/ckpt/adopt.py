@@ -119,7 +119,9 @@ def adopt(
     source = parse_source(url)
     registry = load_registry(root)
     if not registry:
-        raise AdoptError(f"{root / REGISTRY_FILE} has no artifacts: register the checkpoints first.")
+        raise AdoptError(
+            f"{root / REGISTRY_FILE} has no artifacts: register the checkpoints first."
+        )
     files = _plan(registry, _clean(prefix or "", "--prefix"), mapping or {})
     api, endpoint, remote = _client(root, source, endpoint)
     commit = _resolve(api, source, endpoint)
@@ -247,8 +249,13 @@ def _resolve(api: Any, source: Source, endpoint: str) -> str:
             "remote's `endpoint` option or HF_ENDPOINT) and the token (HF_TOKEN, `hf auth "
             "login`, or the remote's `token` in .dvc/config.local)."
         ) from None
-    except (HfHubHTTPError, OSError) as exc:
-        raise AdoptError(f"Cannot reach {source.url} on {endpoint}: {exc}") from None
+    except HfHubHTTPError as exc:
+        raise AdoptError(f"The Hub at {endpoint} refused to describe {source.url}: {exc}") from None
+    except Exception as exc:  # the HTTP client's connection errors are not OSErrors
+        raise AdoptError(
+            f"Cannot reach {source.url} on {endpoint} ({type(exc).__name__}: {exc}). Check the "
+            "network and the endpoint (--endpoint, the remote's `endpoint`, or HF_ENDPOINT)."
+        ) from None
     return str(info.sha)
 
 

@@ -235,9 +235,7 @@ def cmd_publish(args: argparse.Namespace) -> int:
     from ckpt.publish import publish
 
     root = args.repo.absolute() if args.repo else _context(args)[0]
-    report = publish(
-        root, args.remote, mirror=not args.no_mirror, mirror_prefix=args.mirror_prefix
-    )
+    report = publish(root, args.remote, mirror=not args.no_mirror, mirror_prefix=args.mirror_prefix)
     print(f"Pushed to: {', '.join(report.pushed)}")
     for remote, url in report.mirrored.items():
         prefix = report.mirror_prefixes.get(remote)

@@ -21,7 +21,9 @@ from pathlib import Path
 from ckpt.registry import TRACKED_DIR
 
 IGNORE_FILE = ".dvcignore"
-BEGIN = "# >>> ckpt: registered checkpoints (generated from dvc.yaml by `ckpt publish`; do not edit)"
+BEGIN = (
+    "# >>> ckpt: registered checkpoints (generated from dvc.yaml by `ckpt publish`; do not edit)"
+)
 END = "# <<< ckpt"
 # Characters with a meaning in gitignore patterns, escaped so a path matches only itself.
 _SPECIAL = re.compile(r"([\\*?\[\]!#])")
@@ -48,9 +50,7 @@ def render(current: str, paths: Iterable[str]) -> str:
     starts = [i for i, ln in enumerate(lines) if ln.rstrip("\n") == BEGIN]
     if starts:
         start = starts[0]
-        end = next(
-            (i for i in range(start + 1, len(lines)) if lines[i].rstrip("\n") == END), None
-        )
+        end = next((i for i in range(start + 1, len(lines)) if lines[i].rstrip("\n") == END), None)
         if end is None:
             raise ValueError(
                 f"{IGNORE_FILE} has the line '{BEGIN}' but not its closing '{END}': restore it "
