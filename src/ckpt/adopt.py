@@ -356,9 +356,10 @@ def _matches(path: Path, f: _File) -> bool:
 
 def _download(api: Any, source: Source, commit: str, f: _File, staging: Path) -> Path:
     """Stream one file to a temp name, hashing as it arrives; raise unless it is the Hub's."""
-    from dvc_hf import retry
     from huggingface_hub import hf_hub_url
     from huggingface_hub.utils import hf_raise_for_status, http_stream_backoff
+
+    from dvc_hf import retry
 
     url = hf_hub_url(
         source.repo_id, f.repo_path, repo_type=source.repo_type, revision=commit,
