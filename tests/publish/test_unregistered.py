@@ -47,7 +47,7 @@ def test_unregistered_files_do_not_block_publish_show_in_status_or_get_uploaded(
     assert not mine & remote_md5s(trained)
 
     assert "up to date" in trained.dvc("status").stdout
-    assert "up to date" in trained.dvc("status", "-c").stdout
+    assert "in sync" in trained.dvc("status", "-c").stdout
     assert trained.ckpt("status").returncode == 0
     # DVC's own checkout leaves them alone too.
     trained.dvc("checkout", "--force")
