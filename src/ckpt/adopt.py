@@ -17,8 +17,6 @@ import hashlib
 import logging
 import os
 import shutil
-import subprocess
-import sys
 import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -155,8 +153,7 @@ def adopt(
                         continue
                     placed.append(_place(root, downloaded[f.repo_path], target, staging))
             _record_origins(root, registry, files, source, commit)
-            _sync_ignore(root, registry)
-            _dvc_add(root)
+            _sync_ignore_and_add(root, registry)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
@@ -488,30 +485,28 @@ def _record_origins(
     os.replace(tmp, file)
 
 
-def _sync_ignore(root: Path, registry: Mapping[str, Artifact]) -> None:
+def _sync_ignore_and_add(root: Path, registry: Mapping[str, Artifact]) -> None:
+    """The .dvcignore section, checked by DVC's own filter, then ``dvc add ckpts`` (in process:
+    one DVC import for both)."""
+    from dvc.exceptions import DvcException
+    from dvc.repo import Repo
+
     paths = unique_paths(registry)
     ignore.sync(root, paths)
-    problems = ignore.disagreements(root, paths, ignore.unregistered(root, paths))
-    if problems:
-        raise AdoptError(
-            "DVC would not track exactly the registered files; nothing was adopted:\n"
-            + "\n".join(problems)
-            + f"\nFix the pattern outside the ckpt section of {ignore.IGNORE_FILE} "
-            "(`dvc check-ignore -d PATH` names it)."
-        )
-
-
-def _dvc_add(root: Path) -> None:
-    proc = subprocess.run(
-        [sys.executable, "-m", "dvc", "add", "--quiet", TRACKED_DIR],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if proc.returncode != 0:
-        raise AdoptError(
-            f"`dvc add {TRACKED_DIR}` failed (exit {proc.returncode}): "
-            f"{(proc.stderr or proc.stdout).strip()}\nThe adopted files were removed and "
-            f"{REGISTRY_FILE}, {dvcfiles.DVC_FILE} and {ignore.IGNORE_FILE} restored."
-        )
+    with Repo(os.fspath(root)) as repo:
+        problems = ignore.disagreements(root, paths, ignore.unregistered(root, paths), repo)
+        if problems:
+            raise AdoptError(
+                "DVC would not track exactly the registered files; nothing was adopted:\n"
+                + "\n".join(problems)
+                + f"\nFix the pattern outside the ckpt section of {ignore.IGNORE_FILE} "
+                "(`dvc check-ignore -d PATH` names it)."
+            )
+        repo.scm_context.quiet = True  # what to commit is printed by us, with all three files
+        try:
+            repo.add(TRACKED_DIR)
+        except DvcException as exc:
+            raise AdoptError(
+                f"`dvc add {TRACKED_DIR}` failed: {exc}\nThe adopted files were removed and "
+                f"{REGISTRY_FILE}, {dvcfiles.DVC_FILE} and {ignore.IGNORE_FILE} restored."
+            ) from None

@@ -97,22 +97,27 @@ def unregistered(root: Path, paths: Iterable[str]) -> list[str]:
     )
 
 
-def disagreements(root: Path, registered: Iterable[str], extra: Iterable[str]) -> list[str]:
+def disagreements(
+    root: Path, registered: Iterable[str], extra: Iterable[str], repo=None
+) -> list[str]:  # type: ignore[no-untyped-def]
     """Paths DVC would get wrong: a registered file it ignores, or an unregistered one it keeps.
 
-    Asked of DVC's own ignore filter, so patterns the user wrote outside the section count too.
+    Asked of DVC's own ignore filter (of ``repo``, a ``dvc.repo.Repo`` on ``root``, if given), so
+    patterns the user wrote outside the section count too.
     """
-    from dvc.repo import Repo
+    if repo is None:
+        from dvc.repo import Repo
 
+        with Repo(os.fspath(root)) as opened:
+            return disagreements(root, registered, extra, opened)
+    ignored = repo.dvcignore.is_ignored_file
     problems = []
-    with Repo(os.fspath(root)) as repo:
-        ignored = repo.dvcignore.is_ignored_file
-        for path in registered:
-            if ignored(os.fspath(root / path)):
-                problems.append(f"  {path}: registered, but ignored by a pattern in {IGNORE_FILE}")
-        for path in extra:
-            if not ignored(os.fspath(root / path)):
-                problems.append(
-                    f"  {path}: not registered, but a pattern in {IGNORE_FILE} re-includes it"
-                )
+    for path in registered:
+        if ignored(os.fspath(root / path)):
+            problems.append(f"  {path}: registered, but ignored by a pattern in {IGNORE_FILE}")
+    for path in extra:
+        if not ignored(os.fspath(root / path)):
+            problems.append(
+                f"  {path}: not registered, but a pattern in {IGNORE_FILE} re-includes it"
+            )
     return problems
