@@ -161,7 +161,10 @@ def adopt(
         report.adopted[name] = files[artifact.path].repo_path
     from ckpt.publish import _uncommitted
 
-    report.to_commit = _uncommitted(root, [dvcfiles.DVC_FILE, REGISTRY_FILE, ignore.IGNORE_FILE])
+    # `dvc add` also git-ignores ckpts/ in .gitignore the first time.
+    report.to_commit = _uncommitted(
+        root, [dvcfiles.DVC_FILE, REGISTRY_FILE, ignore.IGNORE_FILE, ".gitignore"]
+    )
     return report
 
 

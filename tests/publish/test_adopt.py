@@ -54,6 +54,7 @@ def consumer(tmp_path, hub, api, _project_template):
     for gone in ("ckpts", ".dvc/cache"):
         shutil.rmtree(root / gone)
     (root / "ckpts.dvc").unlink()
+    (root / ".gitignore").unlink()  # written by the template's `dvc add`
     env = {k: v for k, v in _project_template.env.items() if not k.startswith("HF_TOKEN")}
     project = Project(root, tmp_path / "unused", env | {"HF_HUB_DISABLE_XET": "1"})
     # What `dvc remote add -d hf URL`, `dvc remote modify hf endpoint ...` and `--local ... token`
@@ -130,7 +131,8 @@ def test_adopt_downloads_once_verifies_places_and_records_origin(consumer, hub, 
     assert "labels: [vae, mp_20]" in after
 
     (add,) = [ln.split()[2:] for ln in out.stdout.splitlines() if "git add" in ln]
-    assert sorted(add) == [".dvcignore", "ckpts.dvc", "dvc.yaml"]
+    assert sorted(add) == [".dvcignore", ".gitignore", "ckpts.dvc", "dvc.yaml"]
+    assert "/ckpts" in (consumer.root / ".gitignore").read_text().splitlines()
     assert f"Adopt checkpoints from {URL}@{commit[:12]}" in out.stdout
     assert "mp_20_vae" in out.stdout and "v0.0.1/mp_20/vae/dng_m4owq4i5_v0.ckpt" in out.stdout
 
