@@ -428,9 +428,9 @@ def _place(root: Path, source: Path, target: str, staging: Path) -> str:
 
 @contextmanager
 def _rollback(root: Path) -> Iterator[list[str]]:
-    """Undo placements and restore dvc.yaml, ckpts.dvc and .dvcignore if anything below fails."""
+    """Undo placements and restore the files adoption writes if anything below fails."""
     saved = {}
-    for name in (REGISTRY_FILE, dvcfiles.DVC_FILE, ignore.IGNORE_FILE):
+    for name in (REGISTRY_FILE, dvcfiles.DVC_FILE, ignore.IGNORE_FILE, ".gitignore"):
         try:
             saved[name] = (root / name).read_bytes()
         except FileNotFoundError:

@@ -85,7 +85,10 @@ def sync(root: Path, paths: Iterable[str]) -> bool:
 
 
 def unregistered(root: Path, paths: Iterable[str]) -> list[str]:
-    """Files under ``ckpts/`` (POSIX, from the root) that no registry entry names."""
+    """Files under ``ckpts/`` (POSIX, from the root) that no registry entry names.
+
+    Hidden files (temp files of an interrupted copy, editor files) are ignored too, just not listed.
+    """
     base = root / TRACKED_DIR
     expected = set(paths)
     if not base.is_dir():
@@ -93,7 +96,9 @@ def unregistered(root: Path, paths: Iterable[str]) -> list[str]:
     return sorted(
         rel
         for p in base.rglob("*")
-        if p.is_file() and (rel := p.relative_to(root).as_posix()) not in expected
+        if p.is_file()
+        and (rel := p.relative_to(root).as_posix()) not in expected
+        and not any(part.startswith(".") for part in p.relative_to(base).parts)
     )
 
 
