@@ -3,9 +3,11 @@
 Every check that can fail runs before anything is written or uploaded: credentials (a token with
 write scope for each Hub remote, access for each S3 remote) and the registry against the files.
 The push itself is DVC's (``dvc push -r NAME``, through the hf:// remote for the Hub). For each Hub
-remote, one more commit places every checkpoint under its readable path plus a model card, so
-people without DVC can ``hf_hub_download`` a checkpoint by name; the Hub's LFS store deduplicates
-by sha256, so those bytes are not uploaded a second time.
+remote, one more commit places every checkpoint under its readable path (``--mirror-prefix``; none
+in a repo the checkpoints were adopted from) and the model card in a marked section of README.md
+(a README of the repo's own is kept), so people without DVC can ``hf_hub_download`` a checkpoint
+by name; the Hub's LFS store deduplicates by sha256, so those bytes are not uploaded a second time.
+Unregistered files under ``ckpts/`` are kept out of DVC by the generated ``.dvcignore`` section.
 """
 
 from __future__ import annotations
@@ -45,9 +47,8 @@ class Report:
     mirrored: dict[str, str] = field(default_factory=dict)  # remote -> commit url or "unchanged"
     to_commit: list[str] = field(default_factory=list)
     unregistered: list[str] = field(default_factory=list)  # left out, ignored by .dvcignore
-    mirror_prefixes: dict[str, str | None] = field(
-        default_factory=dict
-    )  # remote -> readable folder
+    # remote -> folder of the readable copies ("" = repo root, None = no copies)
+    mirror_prefixes: dict[str, str | None] = field(default_factory=dict)
 
 
 def publish(
