@@ -2,7 +2,7 @@
 # Publish the checkpoints under ckpts/ to every configured DVC remote (see CONTRIBUTING.md).
 # Thin wrapper over `ckpt publish`: it checks the token and the registry before any work,
 # runs `dvc add ckpts` and `dvc push`, mirrors to the Hub, and prints what to commit.
-# Usage: scripts/upload_checkpoints.sh [-r REMOTE ...] [--no-mirror] [--version X.Y.Z]
+# Usage: scripts/upload_checkpoints.sh [-r REMOTE ...] [--mirror-prefix PREFIX | --no-mirror] [--version X.Y.Z]
 set -euo pipefail
 cd "$(git rev-parse --show-toplevel)"
 if [ -x .venv/bin/ckpt ]; then

@@ -157,7 +157,19 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NAME",
         help="publish to this remote only (repeatable; default: every configured remote)",
     )
-    p.add_argument("--no-mirror", action="store_true", help="skip the readable-path mirror commit")
+    layout = p.add_mutually_exclusive_group()
+    layout.add_argument(
+        "--mirror-prefix",
+        metavar="PREFIX",
+        help="put the readable copies under PREFIX/ in each Hub repo, e.g. v0.0.2 ('/' = the "
+        "repo root). Default: the repo root, or no copies when checkpoints were adopted from "
+        "that repo (`ckpt adopt`: its own layout stays the readable one)",
+    )
+    layout.add_argument(
+        "--no-mirror",
+        action="store_true",
+        help="skip the mirror commit (no readable copies, README untouched)",
+    )
     p.add_argument(
         "--version",
         metavar="VERSION",
@@ -165,6 +177,31 @@ def build_parser() -> argparse.ArgumentParser:
         "annotated) for each checkpoint whose bytes changed since its last version",
     )
     p.set_defaults(func=cmd_publish)
+
+    p = sub.add_parser(
+        "adopt",
+        help="maintainers: take over checkpoints already stored as plain files on a Hub repo",
+        description="Map each dvc.yaml entry to a file in an existing Hub repo (PREFIX/<path "
+        "under ckpts/>, or --map), check that every one exists, download each file once, check "
+        "it against the Hub's LFS sha256, put it at its registry path, run `dvc add ckpts` and "
+        "record where it came from (meta.origin in dvc.yaml). Any failure leaves the checkout "
+        "as it was. A later `dvc push`/`ckpt publish` to the same repo uploads no bytes again. "
+        "Endpoint and token: those of the DVC remote on that repo, else HF_ENDPOINT/HF_TOKEN.",
+    )
+    p.add_argument("url", metavar="hf://[datasets/]ORG/REPO[@REVISION]")
+    p.add_argument(
+        "--prefix",
+        help="the folder in the repo that mirrors ckpts/, e.g. v0.0.1 (default: the repo root)",
+    )
+    p.add_argument(
+        "--map",
+        action="append",
+        default=[],
+        metavar="NAME=PATH_IN_REPO",
+        help="take this checkpoint from this file instead (repeatable)",
+    )
+    p.add_argument("--endpoint", help="Hub URL (default: the remote's endpoint, else HF_ENDPOINT)")
+    p.set_defaults(func=cmd_adopt)
 
     from ckpt.hub.cli import add_parser as add_hub_parser
 
@@ -316,10 +353,27 @@ def cmd_publish(args: argparse.Namespace) -> int:
     from ckpt.publish import publish
 
     root = args.repo.absolute() if args.repo else _context(args)[0]
-    report = publish(root, args.remote, mirror=not args.no_mirror, version=args.version)
+    report = publish(
+        root,
+        args.remote,
+        mirror=not args.no_mirror,
+        mirror_prefix=args.mirror_prefix,
+        version=args.version,
+    )
     print(f"Pushed to: {', '.join(report.pushed)}")
     for remote, url in report.mirrored.items():
-        print(f"Mirrored on '{remote}': {url}")
+        prefix = report.mirror_prefixes.get(remote)
+        where = "no readable copies" if prefix is None else f"readable copies under {prefix or '/'}"
+        print(f"Mirrored on '{remote}' ({where}; README section updated): {url}")
+    if report.unregistered:
+        shown = report.unregistered[:10]
+        more = len(report.unregistered) - len(shown)
+        print(
+            f"Left out {len(report.unregistered)} unregistered file(s) under ckpts/ (ignored by "
+            ".dvcignore; add a dvc.yaml entry to publish one):\n  "
+            + "\n  ".join(shown)
+            + (f"\n  ... and {more} more" if more else "")
+        )
     if args.version is not None:
         if report.committed:
             print(f"Committed the pins: {report.committed[:10]}")
@@ -334,6 +388,43 @@ def cmd_publish(args: argparse.Namespace) -> int:
         print('  git commit -m "Publish checkpoints"')
     else:
         print("\nNothing to commit: ckpts.dvc and dvc.yaml already pin what was published.")
+    return EXIT_OK
+
+
+def cmd_adopt(args: argparse.Namespace) -> int:
+    from ckpt.adopt import AdoptError, adopt
+
+    root = args.repo.absolute() if args.repo else _context(args)[0]
+    mapping = {}
+    for item in args.map:
+        name, sep, path = item.partition("=")
+        if not sep or not name or not path:
+            raise AdoptError(f"--map '{item}': expected NAME=PATH_IN_REPO.")
+        mapping[name] = path
+    report = adopt(root, args.url, prefix=args.prefix, mapping=mapping, endpoint=args.endpoint)
+    where = f"{report.source.url}@{report.commit[:12]}"
+    nfiles = len(set(report.adopted.values()))
+    print(
+        f"Adopted {len(report.adopted)} checkpoint(s), {nfiles} file(s), from {where} "
+        f"({report.downloaded:,} bytes downloaded"
+        + (f", {len(report.reused)} already in place" if report.reused else "")
+        + "):"
+    )
+    _table(["NAME", "FROM"], [[n, p] for n, p in report.adopted.items()])
+    files = " ".join(report.to_commit)
+    if files:
+        print(f"\nNow commit what pins them:\n  git add {files}")
+        print(f'  git commit -m "Adopt checkpoints from {where}"')
+    if report.remote:
+        print(
+            f"\n`ckpt publish -r {report.remote}` (or `dvc push -r {report.remote}`) then stores "
+            "DVC's copy in the same repo without uploading the bytes again."
+        )
+    else:
+        print(
+            "\nTo publish through DVC into the same repo (no bytes are uploaded again):\n"
+            f"  dvc remote add -d hf {report.source.url}"
+        )
     return EXIT_OK
 
 

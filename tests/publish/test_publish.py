@@ -48,7 +48,7 @@ def lfs_bytes_uploaded(hub):
 def test_publish_pushes_mirrors_and_says_what_to_commit(maintainer, hub, tmp_path):
     out = maintainer.ckpt("publish", check=True)
     assert "Pushed to: hf" in out.stdout
-    assert "git add ckpts.dvc" in out.stdout
+    assert "ckpts.dvc" in out.stdout.split("git add")[1].splitlines()[0]
     assert hub.commits(REPO_ID) <= 3  # the DVC push (<= 2) and the mirror (1)
 
     # Each distinct file crossed the wire once, although it is stored twice in the repo.
@@ -82,7 +82,9 @@ def test_republishing_uploads_nothing(maintainer, hub):
     assert hub.commits(REPO_ID) == commits
     assert lfs_bytes_uploaded(hub) == uploaded
     assert hub.count(kind="lfs-upload") == len(set(maintainer.paths().values()))
-    assert "git add ckpts.dvc" in again.stdout  # still uncommitted: the maintainer's call
+    assert (
+        "ckpts.dvc" in again.stdout.split("git add")[1].splitlines()[0]
+    )  # still uncommitted: the maintainer's call
 
 
 def test_a_clone_gets_checkpoints_through_the_hf_remote(maintainer, hub, tmp_path):
@@ -126,17 +128,63 @@ def test_credentials_are_checked_before_any_work(maintainer, hub, token, message
     assert hub.count(kind="commit") == 0 and hub.count(kind="lfs-upload") == 0
 
 
-def test_registry_and_files_must_agree(maintainer, hub):
+def test_a_registered_file_must_be_there(maintainer, hub):
     (maintainer.root / "ckpts/mp_20/vae/extra.ckpt").write_bytes(b"unregistered")
     (maintainer.root / VAE).unlink()
     out = maintainer.ckpt("publish")
     assert out.returncode == 2
-    assert "ckpts/mp_20/vae/extra.ckpt: no entry in dvc.yaml" in out.stderr
     assert f"{VAE}: in dvc.yaml (mp_20_vae) but no file" in out.stderr
+    assert "extra.ckpt" not in out.stderr  # an unregistered file is no reason to refuse
     assert not (maintainer.root / "ckpts.dvc").exists()
     assert hub.count(kind="commit") == 0
     # nothing good deleted
     assert (maintainer.root / "ckpts/mp_20/vae/extra.ckpt").read_bytes() == b"unregistered"
+
+
+def test_an_authors_readme_is_kept_and_the_card_goes_in_its_own_section(maintainer, hub, tmp_path):
+    from huggingface_hub import HfApi
+
+    api = HfApi(endpoint=hub.url, token=RW)
+    api.create_repo(REPO_ID)
+    theirs = "# Our checkpoints\n\nWritten by hand.\n"
+    api.upload_file(path_or_fileobj=theirs.encode(), path_in_repo="README.md", repo_id=REPO_ID)
+    maintainer.ckpt("publish", check=True)
+    readme = Path(api.hf_hub_download(REPO_ID, "README.md", cache_dir=tmp_path / "a")).read_text()
+    assert readme.startswith(theirs)
+    assert readme.count("<!-- ckpt:begin") == 1 and "| mp_20_vae |" in readme
+
+    # The authors edit around the section; a new publish replaces only what is inside it.
+    edited = "Intro line.\n\n" + readme + "\n## Citation\n\nPlease cite us.\n"
+    api.upload_file(path_or_fileobj=edited.encode(), path_in_repo="README.md", repo_id=REPO_ID)
+    (maintainer.root / VAE).write_bytes(checkpoint_bytes(VAE)[::-1])
+    maintainer.ckpt("publish", check=True)
+    after = Path(api.hf_hub_download(REPO_ID, "README.md", cache_dir=tmp_path / "b")).read_text()
+    assert after.startswith("Intro line.\n\n" + theirs)
+    assert after.endswith("## Citation\n\nPlease cite us.\n")
+    assert after.count("<!-- ckpt:begin") == 1
+    assert hashlib.sha256(checkpoint_bytes(VAE)[::-1]).hexdigest() in after
+    assert hashlib.sha256(checkpoint_bytes(VAE)).hexdigest() not in after
+
+
+def test_mirror_prefix_puts_the_readable_copies_in_a_folder(maintainer, hub, tmp_path):
+    from huggingface_hub import HfApi
+
+    out = maintainer.ckpt("publish", "--mirror-prefix", "v0.0.2", check=True)
+    assert "readable copies under v0.0.2" in out.stdout
+    files = set(HfApi(endpoint=hub.url, token=RW).list_repo_files(REPO_ID))
+    assert {f.split("/")[0] for f in files} == {".gitattributes", "v0.0.2", "files", "README.md"}
+    unique = {p: checkpoint_bytes(p) for p in set(maintainer.paths().values())}
+    assert lfs_bytes_uploaded(hub) == sum(len(b) for b in unique.values())
+
+
+@pytest.mark.parametrize(
+    ("prefix", "message"), [("../x", "no '..'"), ("files/md5", "DVC's object store")]
+)
+def test_bad_mirror_prefixes_are_refused_before_any_work(maintainer, hub, prefix, message):
+    out = maintainer.ckpt("publish", "--mirror-prefix", prefix)
+    assert out.returncode == 1 and message in out.stderr
+    assert not (maintainer.root / "ckpts.dvc").exists()
+    assert hub.count(kind="commit") == 0
 
 
 def test_upload_script_is_a_thin_wrapper(maintainer, hub):
