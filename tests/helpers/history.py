@@ -16,6 +16,9 @@ from pathlib import Path
 import pytest
 from helpers.project import Project, build_project, checkpoint_bytes, run
 
+from ckpt import ignore
+from ckpt.registry import load_registry, unique_paths
+
 VAE = "ckpts/mp_20/vae/dng_m4owq4i5_v0.ckpt"
 LDM_BASE = "ckpts/mp_20/ldm/ldm_null_4tfw67aq.ckpt"
 EXTRA = "ckpts/extra/vae.ckpt"
@@ -50,6 +53,10 @@ def build_history(base: Path) -> History:
     def git(*args: str) -> str:
         return run(["git", *args], cwd=root, env=env).stdout.strip()
 
+    # The registry's .dvcignore section, as a checkout published with ckpt has it from the start
+    # (else the first publish below would commit it and tag that commit instead of C1).
+    ignore.sync(root, unique_paths(load_registry(root)))
+    git("commit", "-q", "--amend", "--no-edit", "-a")
     commits = {"C1": git("rev-parse", "HEAD")}
     _publish(project, "--version", "1.0.0")  # nothing to commit: tags C1
 
@@ -68,6 +75,7 @@ def build_history(base: Path) -> History:
     (root / EXTRA).parent.mkdir(parents=True)
     (root / EXTRA).write_bytes(content(EXTRA, 0))
     # The by-hand way (what `ckpt publish` runs, without its checks): cheaper for the fixture.
+    ignore.sync(root, unique_paths(load_registry(root)))  # or DVC ignores the new file
     project.dvc("add", "-q", "ckpts")
     project.dvc("push", "-q")
     git("commit", "-q", "-am", "Add extra_vae")
