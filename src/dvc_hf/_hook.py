@@ -59,7 +59,9 @@ def _patch(fullname, module) -> None:
 
         registry.patch(fullname, module)
     except Exception as exc:  # never break the interpreter or dvc itself
-        sys.stderr.write(f"dvc-hf: could not register the hf:// remote: {exc!r}\n")
+        sys.stderr.write(
+            f"dvc-hf: could not register the hf:// remote: {type(exc).__name__}: {exc}\n"
+        )
 
 
 def install() -> None:

@@ -108,7 +108,8 @@ def test_start_up_hook_imports_nothing_heavy():
         "('dvc', 'dvc_objects', 'dvc_data', 'huggingface_hub', 'dvc_hf')));"
         "import dvc.config_schema as cs, dvc_objects.fs as fs;"
         "import dvc_data.hashfile.gc as gc, dvc_data.hashfile.transfer as tr;"
-        "print('hf' in fs.known_implementations, 'hf' in cs.REMOTE_SCHEMAS);"
+        "cs.SCHEMA['remote'][str]({'url': 'hf://datasets/a/b', 'max_commit_files': '2'});"
+        "print('hf' in fs.known_implementations, 'hf' in getattr(cs, 'REMOTE_SCHEMAS', {'hf': 0}));"
         "print(gc.gc.__dvc_hf__, tr._do_transfer.__dvc_hf__);"
         "print(any(type(f).__module__ == 'dvc_hf._hook' for f in sys.meta_path));"
         "print('huggingface_hub' in sys.modules)"
@@ -123,16 +124,52 @@ def test_start_up_hook_imports_nothing_heavy():
     ]
 
 
-def test_unsupported_dvc_version_is_named(monkeypatch):
+def test_unsupported_versions_are_refused_naming_the_ranges(dvc_cli: DvcCli):
+    # A dvc-data 2.x beside this dvc: the hook registers nothing and says why, once; dvc itself
+    # keeps working, and an hf:// remote then fails as an unknown URL type.
+    code = (
+        "import importlib.metadata as m; real = m.version;"
+        "m.version = lambda n: '2.24.0' if n == 'dvc-data' else real(n);"
+        "import dvc.config_schema as cs, dvc_objects.fs as fs;"
+        "import dvc_data.hashfile.transfer as tr;"
+        "print('hf' in fs.known_implementations, hasattr(tr._do_transfer, '__dvc_hf__'))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "False"]
+    [line] = out.stderr.splitlines()
+    assert "dvc-data 2.24.0 is installed, dvc-hf supports dvc-data>=3.15,<4" in line
+    assert "dvc>=3.50,<4" in line
+    assert "huggingface_hub>=1.16,<3" in line
+
+
+def test_register_refuses_a_wrapped_function_of_another_shape(monkeypatch):
+    import dvc_data.hashfile.transfer as transfer
+    from dvc_hf import registry
+    from dvc_hf.errors import HfUnsupportedVersionError
+
+    def _do_transfer(src, dest, obj_ids, **kwargs):  # no missing_ids
+        raise AssertionError("never called")
+
+    monkeypatch.setattr(transfer, "_do_transfer", _do_transfer)
+    with pytest.raises(HfUnsupportedVersionError, match=r"takes \(src, dest, obj_ids, kwargs\)"):
+        registry.register()
+    assert transfer._do_transfer is _do_transfer  # not wrapped
+
+
+def test_register_refuses_an_unsupported_huggingface_hub(monkeypatch):
     import importlib.metadata
 
     from dvc_hf import registry
+    from dvc_hf.errors import HfUnsupportedVersionError
 
-    monkeypatch.setattr(importlib.metadata, "version", lambda name: "2.58.2")
-    problem = registry.dvc_version_problem()
-    assert problem is not None
-    assert "dvc 2.58.2 is installed" in problem
-    assert "pip install 'dvc>=3.50,<4'" in problem
+    real = importlib.metadata.version
+    monkeypatch.setattr(
+        importlib.metadata,
+        "version",
+        lambda name: "0.36.0" if name == "huggingface_hub" else real(name),
+    )
+    with pytest.raises(HfUnsupportedVersionError, match="huggingface_hub 0.36.0 is installed"):
+        registry.register()
 
 
 # --- push / status / pull / gc --------------------------------------------------------------
