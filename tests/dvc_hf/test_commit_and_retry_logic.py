@@ -12,6 +12,9 @@ from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
 import pytest
+from helpers.dvc_cli import new_repo
+from helpers.hub import LocalHub
+from huggingface_hub import CommitOperationAdd, HfApi
 from huggingface_hub.errors import HfHubHTTPError
 
 from dvc_hf import commits, compat, retry
@@ -181,3 +184,23 @@ def test_unreachable_endpoint_is_not_asked_again_for_a_while(waits: list[float])
         retry.retrying(call, "paths-info", endpoint="http://hub")
     assert len(calls) == retry.MAX_TRIES  # the second command failed without a request
     assert retry._down["http://hub"][0] > time.monotonic()
+
+
+# --- existence checks -------------------------------------------------------------------------
+
+
+def test_existence_is_asked_in_paths_info_batches(local_hub: LocalHub, monkeypatch):
+    from dvc_hf import fs as fs_module
+
+    repo_id = new_repo(local_hub)
+    adds = [CommitOperationAdd(f"files/md5/{i}", f"{i}".encode()) for i in range(3)]
+    HfApi(endpoint=local_hub.url).create_commit(
+        repo_id, adds, commit_message="seed", repo_type="dataset"
+    )
+    monkeypatch.setattr(fs_module, "PATHS_INFO_BATCH", 2)  # 1000 against the Hub
+    fs = fs_module.HfFileSystem(endpoint=local_hub.url)
+    paths = [f"hf://datasets/{repo_id}/files/md5/{i}" for i in range(5)]
+
+    since = len(local_hub.requests())
+    assert fs.exists(paths) == [True, True, True, False, False]
+    assert [r["kind"] for r in local_hub.requests()[since:]] == ["paths-info"] * 3
