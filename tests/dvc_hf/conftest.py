@@ -11,7 +11,6 @@ from helpers.dvc_cli import DvcCli, new_repo
 from helpers.hf_cloud import HfCloud
 from helpers.hub import LocalHub
 
-
 if "M" not in globals():  # dvc.testing.fixtures: from dvc 3.65; TestAPI asks for it
 
     @pytest.fixture(name="M")
