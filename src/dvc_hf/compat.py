@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import re
 from collections.abc import Callable
 from types import ModuleType
 
@@ -38,15 +39,9 @@ def supported_ranges() -> str:
 
 
 def _release(version: str) -> tuple[int, ...]:
-    parts = []
-    for part in version.split(".")[:3]:
-        digits = "".join(c for c in part if c.isdigit()) if part[:1].isdigit() else ""
-        if not digits:
-            break
-        parts.append(int(digits))
-        if digits != part:  # 1.0rc1: stop after the number
-            break
-    return tuple(parts)
+    """(3, 67, 1) for "3.67.1"; a pre-release counts as its release ("1.0rc1" -> (1, 0))."""
+    match = re.match(r"\d+(?:\.\d+)*", version)
+    return tuple(int(p) for p in match[0].split(".")) if match else ()
 
 
 def version_problem(name: str) -> str | None:

@@ -49,8 +49,10 @@ def _patch_schema(module: ModuleType) -> None:
         # ByUrl() copied REMOTE_SCHEMAS when the module was executed: rebuild it.
         module.SCHEMA["remote"] = {str: module.ByUrl(remote_schemas)}
     else:
+        from voluptuous import Schema
+
         # Before 3.64 the per-scheme schemas exist only inside ByUrl()'s closure.
-        _by_url_schemas(module)[SCHEME] = module.Schema(options)
+        _by_url_schemas(module)[SCHEME] = Schema(options)
     # dvc.config memoizes the compiled schema (funcy.memoize keeps it in `.memory`).
     compiled = getattr(sys.modules.get("dvc.config"), "get_compiled_schema", None)
     if compiled is not None and hasattr(compiled, "memory"):
