@@ -34,6 +34,8 @@ compat-%: .venv-compat-%/.installed
 	.venv-compat-$*/bin/python -m pip list 2>/dev/null | grep -iE '^(dvc|dvc-s3|dvc-data|dvc-objects|huggingface.hub|pathspec) '
 	SKIP_CHECKPOINT_DOWNLOAD=true .venv-compat-$*/bin/python -m pytest -n 2 -p no:cacheprovider $(COMPAT_TESTS)
 
+# Kept between runs (make would otherwise delete it as an intermediate file).
+.PRECIOUS: .venv-compat-%/.installed
 .venv-compat-%/.installed: pyproject.toml requirements/compat-%.txt
 	rm -rf .venv-compat-$*
 	$(PYTHON) -m venv .venv-compat-$*
