@@ -5,14 +5,43 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 PYTEST_ARGS ?=
+# Every distribution `make test` and `make demo` use, pinned with hashes (`make lock` writes it).
+LOCK := requirements/dev.lock
 
-.PHONY: demo test lint format bench bench-quick clean
+.PHONY: demo test test-compat lint format bench bench-quick lock clean
 
-$(INSTALLED): pyproject.toml
+$(INSTALLED): pyproject.toml $(LOCK)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev,torch]"
+	$(BIN)/python -m pip install --quiet --require-hashes -r $(LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(INSTALLED)
+
+# Re-resolve the lock after a change of pyproject.toml's dependencies. torch comes as the CPU
+# build pip finds beside the index (find-links), as `make test` installs it.
+lock:
+	test -x .venv-lock/bin/pip-compile || ($(PYTHON) -m venv .venv-lock && \
+		.venv-lock/bin/python -m pip install --quiet pip-tools==7.6.2)
+	.venv-lock/bin/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
+		--no-emit-index-url --no-emit-find-links --extra dev --extra test --extra torch -o $(LOCK) pyproject.toml
+
+# The lowest and the highest release of each supported range of dvc, dvc-s3 and huggingface_hub
+# (requirements/compat-*.txt), each in its own environment, run the hf:// and loader tests.
+COMPAT_TESTS ?= tests/dvc_hf tests/loader
+
+test-compat: compat-low compat-high
+
+compat-%: .venv-compat-%/.installed
+	.venv-compat-$*/bin/python -m pip list 2>/dev/null | grep -iE '^(dvc|dvc-s3|dvc-data|dvc-objects|huggingface.hub|pathspec) '
+	SKIP_CHECKPOINT_DOWNLOAD=true .venv-compat-$*/bin/python -m pytest -n 2 -p no:cacheprovider $(COMPAT_TESTS)
+
+# Kept between runs (make would otherwise delete it as an intermediate file).
+.PRECIOUS: .venv-compat-%/.installed
+.venv-compat-%/.installed: pyproject.toml requirements/compat-%.txt
+	rm -rf .venv-compat-$*
+	$(PYTHON) -m venv .venv-compat-$*
+	.venv-compat-$*/bin/python -m pip install --quiet --upgrade-strategy eager \
+		-c requirements/compat-$*.txt -e ".[test]"
+	touch $@
 
 demo: $(INSTALLED)
 	$(BIN)/python -m ckpt.demo
@@ -37,4 +66,4 @@ bench-quick: $(INSTALLED)
 	$(BIN)/python -m benchmarks.run --quick
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .demo
+	rm -rf $(VENV) .venv-compat-low .venv-compat-high .venv-lock .pytest_cache .ruff_cache .demo

@@ -32,13 +32,22 @@ def test_the_validator_rejects_a_broken_workflow(tmp_path):
     assert validate(tmp_path / "ci.yml").returncode != 0
 
 
-def test_default_job_lints_and_skips_checkpoint_tests():
+def test_default_job_runs_make_test_and_skips_checkpoint_tests():
     jobs = yaml.safe_load(WORKFLOW.read_text())["jobs"]
     job = jobs["lint-and-test"]
     assert job["env"]["SKIP_CHECKPOINT_DOWNLOAD"] == "true"
-    commands = [s.get("run", "") for s in job["steps"]]
-    assert "ruff format --check ." in commands and "ruff check ." in commands
-    assert any(c.startswith("pytest") for c in commands)
+    # the README's command: installs from the lock, runs ruff, then pytest
+    assert [s.get("run") for s in job["steps"] if "run" in s] == ["make test"]
+
+
+def test_compat_job_runs_both_ends_of_the_ranges():
+    job = yaml.safe_load(WORKFLOW.read_text())["jobs"]["compat"]
+    assert job["strategy"]["matrix"]["end"] == ["low", "high"]
+    assert [s.get("run") for s in job["steps"] if "run" in s] == ["make compat-${{ matrix.end }}"]
+    makefile = (REPO / "Makefile").read_text()
+    assert "test-compat: compat-low compat-high" in makefile
+    for end in ("low", "high"):
+        assert (REPO / "requirements" / f"compat-{end}.txt").is_file()
 
 
 def test_checkpoint_job_runs_only_with_the_token_secret():

@@ -37,7 +37,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Also DVC's and the remotes' debug lines (what `dvc -v` would print), and the original
         # error behind each of ours. Not botocore's: it logs every event hook, thousands of lines.
         log.setLevel(logging.DEBUG)
-        for name in ("dvc", "dvc_data", "dvc_objects", "huggingface_hub", "s3fs", "httpx2"):
+        for name in (
+            "dvc",
+            "dvc_data",
+            "dvc_objects",
+            "huggingface_hub",
+            "s3fs",
+            "httpx",
+            "httpx2",
+        ):
             other = logging.getLogger(name)
             other.addHandler(handler)
             other.setLevel(logging.DEBUG)

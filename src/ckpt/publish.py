@@ -117,11 +117,15 @@ def _check_hub(name: str, url: str, options: dict[str, str]) -> HubTarget:
     repo, _prefix = fs.locate(url)
     endpoint = fs.endpoint
     hub_disables_xet(endpoint)
-    import httpx2
     from huggingface_hub import HfApi, get_token
     from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError
 
     from dvc_hf import retry
+    from dvc_hf.compat import http_module
+
+    transport_error = (
+        http_module().TransportError
+    )  # httpx2's from huggingface_hub 2.0, else httpx's
 
     token = options.get("token") or get_token()  # get_token reads HF_TOKEN, then the stored login
     target = HubTarget(name, endpoint, token, repo.id, repo.type, fs.revision)
@@ -134,7 +138,7 @@ def _check_hub(name: str, url: str, options: dict[str, str]) -> HubTarget:
     api = HfApi(endpoint=endpoint, token=token)
     try:
         who = retry.retrying(api.whoami, f"whoami on {endpoint}", endpoint=endpoint)
-    except httpx2.TransportError as exc:
+    except transport_error as exc:
         raise PublishError(f"Cannot publish to {where}: {fs.unreachable_error(exc)}") from exc
     except (HfHubHTTPError, OSError) as exc:
         status = getattr(getattr(exc, "response", None), "status_code", None)
@@ -162,7 +166,7 @@ def _check_hub(name: str, url: str, options: dict[str, str]) -> HubTarget:
                 f"it. Create it, or let the push create it: `dvc remote modify {name} create_repo "
                 "true`."
             ) from None
-    except httpx2.TransportError as exc:
+    except transport_error as exc:
         raise PublishError(f"Cannot publish to {where}: {fs.unreachable_error(exc)}") from exc
     except (HfHubHTTPError, OSError) as exc:
         reason = fs.http_error(exc) if isinstance(exc, HfHubHTTPError) else None

@@ -1,10 +1,12 @@
 """Start-up hook, imported by the ``dvc_hf.pth`` file that the package installs.
 
 DVC has no plugin entry point for filesystems (treeverse/dvc#10835): schemes live in
-``dvc_objects.fs.known_implementations`` and ``dvc.config_schema.REMOTE_SCHEMAS``. This module puts
-a finder on ``sys.meta_path`` that patches those two modules (and wraps two dvc-data functions,
-see ``dvc_hf.seams``) right after they are first imported, then removes itself. It imports nothing but ``sys`` so that every Python start stays cheap; the
-patching code (``dvc_hf.registry``) is imported only when dvc itself is being imported.
+``dvc_objects.fs.known_implementations`` and ``dvc.config_schema.REMOTE_SCHEMAS`` (before dvc 3.64,
+in the closure of ``SCHEMA["remote"]``). This module puts a finder on ``sys.meta_path`` that
+patches those two modules (and wraps two dvc-data functions, see ``dvc_hf.seams``) right after
+they are first imported, then removes itself. It imports nothing but ``sys`` so that every Python
+start stays cheap; the patching code (``dvc_hf.registry``), which first checks the installed
+versions (``dvc_hf.compat``), is imported only when dvc itself is being imported.
 """
 
 import sys
@@ -59,7 +61,9 @@ def _patch(fullname, module) -> None:
 
         registry.patch(fullname, module)
     except Exception as exc:  # never break the interpreter or dvc itself
-        sys.stderr.write(f"dvc-hf: could not register the hf:// remote: {exc!r}\n")
+        sys.stderr.write(
+            f"dvc-hf: could not register the hf:// remote: {type(exc).__name__}: {exc}\n"
+        )
 
 
 def install() -> None:

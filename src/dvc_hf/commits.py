@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from tqdm import tqdm
 
-from .retry import RETRY_STATUS, retrying
+from .retry import RETRY_STATUS, retry_after, retrying
 
 if TYPE_CHECKING:
     from .fs import HfFileSystem, RepoRef
@@ -32,10 +32,9 @@ DIR_SUFFIX = ".dir"
 # 1 GB; files of 10 MiB and more always go through LFS and cost the payload nothing.
 LFS_THRESHOLD = 10 * 1024 * 1024
 MAX_INLINE_BYTES = 256 * 1024 * 1024
-# 429 on a commit means "not committed", so retrying is safe. Cap the wait so a misconfigured
-# server cannot park a push forever (the Hub's commit window is one hour).
+# 429 on a commit means "not committed", so retrying is safe (each wait is capped by
+# retry.MAX_RATE_LIMIT_WAIT).
 MAX_RATE_LIMIT_RETRIES = 5
-MAX_RATE_LIMIT_WAIT = 3600.0
 
 
 @dataclass
@@ -222,7 +221,7 @@ class _Committer:
                     raise self.fs.missing_repo_error(self.repo, exc) from None
                 self._create()
             except HfHubHTTPError as exc:
-                wait = _retry_after(exc)
+                wait = retry_after(exc)
                 if wait is None or waits >= MAX_RATE_LIMIT_RETRIES:
                     raise (self.fs.http_error(exc) or exc) from exc
                 waits += 1
@@ -246,23 +245,3 @@ class _Committer:
             )
         self.created = True
         logger.info("hf: created %s", self.repo.display)
-
-
-def _retry_after(exc: Exception) -> float | None:
-    """Seconds to wait before retrying a rate-limited (429) request, None when not rate-limited."""
-    response = getattr(exc, "response", None)
-    if response is None or response.status_code != 429:
-        return None
-    from email.utils import parsedate_to_datetime
-
-    value = (response.headers.get("Retry-After") or "").strip()
-    if value.isdigit():
-        seconds = float(value)
-    elif value:
-        try:
-            seconds = parsedate_to_datetime(value).timestamp() - time.time()
-        except (TypeError, ValueError):
-            seconds = 1.0
-    else:
-        seconds = 1.0
-    return min(max(seconds, 0.0), MAX_RATE_LIMIT_WAIT)

@@ -19,7 +19,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from dvc.exceptions import DvcException
 from dvc.utils.objects import cached_property
 from dvc_objects.fs.base import FileSystem
 from fsspec.callbacks import DEFAULT_CALLBACK
@@ -27,6 +26,16 @@ from funcy import wrap_prop
 
 from . import retry, seams
 from .commits import DIR_SUFFIX, Staging
+from .compat import http_module
+
+# Importable from here as before errors.py held them.
+from .errors import (  # noqa: F401
+    HfConfigError,
+    HfCorruptObjectError,
+    HfRemoteError,
+    HfRepoNotFoundError,
+    HfUnsupportedVersionError,
+)
 
 PUBLIC_HUB = "https://huggingface.co"
 # HfApi.get_paths_info answers up to 1000 paths per call (the Hub returns 413 above that).
@@ -34,22 +43,6 @@ PATHS_INFO_BATCH = 1000
 DEFAULT_MAX_COMMIT_FILES = 1000  # huggingface_hub's own upload_large_folder ceiling
 URL_FORMS = "hf://datasets/ORG/REPO[/PREFIX], hf://models/ORG/REPO[/PREFIX] or hf://ORG/REPO"
 _REPO_TYPES = {"datasets": "dataset", "spaces": "space"}
-
-
-class HfRemoteError(DvcException):
-    """Base class of the hf:// remote's errors."""
-
-
-class HfConfigError(HfRemoteError, ValueError):
-    """The remote URL or options cannot work."""
-
-
-class HfCorruptObjectError(HfRemoteError, OSError):
-    """An object's bytes on the Hub do not hash to its name."""
-
-
-class HfRepoNotFoundError(HfRemoteError, FileNotFoundError):
-    """The Hub repository (or branch) does not exist or the token cannot see it."""
 
 
 def _hub_error_message(exc: Exception) -> str:
@@ -284,7 +277,6 @@ class HfFileSystem(FileSystem):
 
     def _paths_info(self, repo: RepoRef, in_repo: list[str]) -> list[dict[str, Any]]:
         """Entries (HfFileSystem's dict shape) for the paths that exist, in batches of 1000."""
-        import httpx2
         from huggingface_hub.errors import (
             HfHubHTTPError,
             RepositoryNotFoundError,
@@ -306,7 +298,7 @@ class HfFileSystem(FileSystem):
                 if self.create_repo:  # the first push will create it: nothing is there yet
                     return []
                 raise self.missing_repo_error(repo, exc) from None
-            except httpx2.TransportError as exc:
+            except http_module().TransportError as exc:
                 raise self.unreachable_error(exc) from None
             except HfHubHTTPError as exc:
                 raise (self.http_error(exc) or exc) from exc
@@ -361,14 +353,13 @@ class HfFileSystem(FileSystem):
                         "is corrupt. Re-push it from a checkout that has it (`dvc push`)."
                     )
 
-        import httpx2
         from huggingface_hub.errors import HfHubHTTPError
 
         try:
             retry.retrying(
                 download, f"download of {self.unstrip_protocol(from_info)}", endpoint=self.endpoint
             )
-        except httpx2.TransportError as exc:
+        except http_module().TransportError as exc:
             raise self.unreachable_error(exc) from None
         except HfHubHTTPError as exc:
             raise (self.http_error(exc) or exc) from exc

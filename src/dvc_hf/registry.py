@@ -7,29 +7,10 @@ Called by the start-up hook right after ``dvc_objects.fs`` / ``dvc.config_schema
 import sys
 from types import ModuleType
 
+from . import compat
+
 SCHEME = "hf"
 FS_CLASS = "dvc_hf.fs.HfFileSystem"
-# Tested with dvc 3.67.1 (dvc-objects 5.2.0, dvc-data 3.18.3). The shim hooks dvc-data's
-# transfer and gc functions, whose shape has been stable across dvc 3.x releases.
-SUPPORTED_DVC = ((3, 50), (4, 0))
-
-
-def dvc_version_problem() -> str | None:
-    """Return why the installed dvc is not supported, or None when it is (or is absent)."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        installed = version("dvc")
-    except PackageNotFoundError:
-        return None
-    parts = tuple(int(p) for p in installed.split(".")[:2] if p.isdigit())
-    low, high = SUPPORTED_DVC
-    if low <= parts < high:
-        return None
-    return (
-        f"dvc-hf supports dvc >={'.'.join(map(str, low))},<{'.'.join(map(str, high))} but dvc "
-        f"{installed} is installed; install a supported version, e.g. pip install 'dvc>=3.50,<4'"
-    )
 
 
 def remote_options(schema: ModuleType) -> dict:
@@ -61,13 +42,33 @@ def _patch_fs(module: ModuleType) -> None:
 
 
 def _patch_schema(module: ModuleType) -> None:
-    module.REMOTE_SCHEMAS[SCHEME] = remote_options(module)
-    # ByUrl() copied REMOTE_SCHEMAS when the module was executed: rebuild it.
-    module.SCHEMA["remote"] = {str: module.ByUrl(module.REMOTE_SCHEMAS)}
+    options = remote_options(module)
+    remote_schemas = getattr(module, "REMOTE_SCHEMAS", None)
+    if remote_schemas is not None:  # dvc >= 3.64
+        remote_schemas[SCHEME] = options
+        # ByUrl() copied REMOTE_SCHEMAS when the module was executed: rebuild it.
+        module.SCHEMA["remote"] = {str: module.ByUrl(remote_schemas)}
+    else:
+        from voluptuous import Schema
+
+        # Before 3.64 the per-scheme schemas exist only inside ByUrl()'s closure.
+        _by_url_schemas(module)[SCHEME] = Schema(options)
     # dvc.config memoizes the compiled schema (funcy.memoize keeps it in `.memory`).
     compiled = getattr(sys.modules.get("dvc.config"), "get_compiled_schema", None)
     if compiled is not None and hasattr(compiled, "memory"):
         compiled.memory.clear()
+
+
+def _by_url_schemas(module: ModuleType) -> dict:
+    """The scheme -> Schema dict that ``SCHEMA["remote"][str]`` (a ByUrl validator) looks up."""
+    validate = module.SCHEMA["remote"][str]
+    code, cells = getattr(validate, "__code__", None), getattr(validate, "__closure__", None)
+    if code is None or not cells or "schemas" not in code.co_freevars:
+        raise TypeError(f"dvc.config_schema's remote validator is not ByUrl's: {validate!r}")
+    schemas = cells[code.co_freevars.index("schemas")].cell_contents
+    if not isinstance(schemas, dict):
+        raise TypeError(f"ByUrl's schemas are a {type(schemas).__name__}, not a dict")
+    return schemas
 
 
 def _wrap_transfer(module: ModuleType) -> None:
@@ -94,18 +95,38 @@ _PATCHERS = {
 
 
 def patch(fullname: str, module: ModuleType) -> None:
+    """Patch one freshly imported target, unless the installed versions are not supported.
+
+    Refusing prints the reason once and leaves dvc as it is: its other remotes keep working,
+    and `dvc remote add` of an hf:// URL fails after that line. Nothing heavier than the
+    metadata is imported here: a parent package may still be half-imported."""
+    global _refused
+    if problems := compat.dvc_problems():
+        if not _refused:
+            _refused = True
+            sys.stderr.write(compat.refusal(problems) + "\n")
+        return
     _PATCHERS[fullname](module)
-    if fullname == "dvc.config_schema" and (problem := dvc_version_problem()):
-        sys.stderr.write(f"WARNING: {problem}\n")
+
+
+_refused = False
 
 
 def register() -> None:
-    """Register ``hf://`` explicitly (the .pth hook normally does it on first import of dvc)."""
+    """Register ``hf://`` and wrap the dvc-data seams explicitly (the .pth hook normally does it
+    on first import of dvc, e.g. not under ``python -S`` or in a frozen dvc build)."""
+    from .errors import HfUnsupportedVersionError
+
+    if problems := compat.dvc_problems():
+        raise HfUnsupportedVersionError(compat.refusal(problems))
     import dvc.config_schema
     import dvc_objects.fs
+
+    from . import seams
 
     for name, module in (
         ("dvc_objects.fs", dvc_objects.fs),
         ("dvc.config_schema", dvc.config_schema),
     ):
         _PATCHERS[name](module)
+    seams.install()

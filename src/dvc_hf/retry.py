@@ -15,6 +15,8 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
+from .compat import http_module
+
 logger = logging.getLogger("dvc").getChild("dvc_hf")
 
 T = TypeVar("T")
@@ -24,6 +26,9 @@ MAX_TRIES = 4  # waits of 1, 2, 4 s between them (or what Retry-After asks, up t
 MAX_WAIT = 60.0
 DEFAULT_CONNECT_TIMEOUT = 10.0
 DEFAULT_READ_TIMEOUT = 60.0
+# The longest Retry-After honoured, so a misconfigured server cannot park a push forever (the
+# Hub's commit window is one hour).
+MAX_RATE_LIMIT_WAIT = 3600.0
 
 
 def transient(exc: BaseException, status: frozenset[int] = RETRY_STATUS) -> float | None:
@@ -31,21 +36,39 @@ def transient(exc: BaseException, status: frozenset[int] = RETRY_STATUS) -> floa
 
     Timeouts are not retried: a server that did not answer in time will not answer the next
     attempt sooner, and retrying would turn a bounded wait into several."""
-    import httpx2
     from huggingface_hub.errors import HfHubHTTPError
 
     if isinstance(exc, HfHubHTTPError):
         response = exc.response
         if response is None or response.status_code not in status:
             return None
-        from .commits import _retry_after
-
-        return _retry_after(exc) or 0.0
-    if isinstance(exc, (httpx2.NetworkError, httpx2.RemoteProtocolError)) and not isinstance(
-        exc, httpx2.TimeoutException
+        return retry_after(exc) or 0.0
+    httpx = http_module()
+    if isinstance(exc, (httpx.NetworkError, httpx.RemoteProtocolError)) and not isinstance(
+        exc, httpx.TimeoutException
     ):
         return 0.0
     return None
+
+
+def retry_after(exc: Exception) -> float | None:
+    """Seconds to wait before retrying a rate-limited (429) request, None when not rate-limited."""
+    response = getattr(exc, "response", None)
+    if response is None or response.status_code != 429:
+        return None
+    from email.utils import parsedate_to_datetime
+
+    value = (response.headers.get("Retry-After") or "").strip()
+    if value.isdigit():
+        seconds = float(value)
+    elif value:
+        try:
+            seconds = parsedate_to_datetime(value).timestamp() - time.time()
+        except (TypeError, ValueError):
+            seconds = 1.0
+    else:
+        seconds = 1.0
+    return min(max(seconds, 0.0), MAX_RATE_LIMIT_WAIT)
 
 
 # An endpoint that could not be reached (after its retries) is not asked again for a while:
@@ -64,11 +87,11 @@ def retrying(
 ) -> T:
     """``call()``, retried with exponential backoff on ``status`` answers (default 408, 429,
     5xx) and dropped connections, at most MAX_TRIES times."""
-    import httpx2
+    httpx = http_module()
 
     until, why = _down.get(endpoint, (0.0, ""))
     if until > time.monotonic():
-        raise httpx2.ConnectError(
+        raise httpx.ConnectError(
             f"{why} a moment ago; not asking {endpoint} again for {DOWN_FOR_S:.0f} s"
         )
     delay = 1.0
@@ -78,7 +101,7 @@ def retrying(
         except Exception as exc:
             asked = transient(exc, status)
             if asked is None or attempt == MAX_TRIES:
-                if isinstance(exc, httpx2.TransportError):
+                if isinstance(exc, httpx.TransportError):
                     _down[endpoint] = (time.monotonic() + DOWN_FOR_S, _short(exc))
                 raise
             wait = min(max(asked, delay), MAX_WAIT)
@@ -110,8 +133,9 @@ def use_timeouts(connect: float, read: float) -> None:
     """Give huggingface_hub's shared HTTP client connect and read timeouts (it has none).
 
     Only replaces huggingface_hub's own default client factory, never one the application set."""
-    import httpx2
     from huggingface_hub.utils import _http
+
+    httpx = http_module()
 
     with _timeouts_lock:
         current = _http._GLOBAL_CLIENT_FACTORY
@@ -119,9 +143,9 @@ def use_timeouts(connect: float, read: float) -> None:
         if mine == (connect, read) or (current is not _http.default_client_factory and not mine):
             return
 
-        def factory() -> httpx2.Client:
+        def factory():
             client = _http.default_client_factory()
-            client.timeout = httpx2.Timeout(read, connect=connect)
+            client.timeout = httpx.Timeout(read, connect=connect)
             return client
 
         factory.dvc_hf = (connect, read)  # type: ignore[attr-defined]

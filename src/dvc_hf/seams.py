@@ -18,6 +18,8 @@ import threading
 from types import ModuleType
 from typing import Any
 
+from . import compat
+
 _lock = threading.Lock()
 
 
@@ -69,7 +71,7 @@ def _wrap_gc(original):
         with fs.staging("dvc gc -c") as staging:
             removed = original(odb, *args, **kwargs)
         if failed := staging.commit_all():
-            from .fs import HfRemoteError
+            from .errors import HfRemoteError
 
             raise HfRemoteError(f"could not remove {len(failed)} object(s) from the Hub")
         return removed
@@ -141,7 +143,25 @@ def _mark(wrapper):
     return wrapper
 
 
+def transfer_problem(module: ModuleType) -> str | None:
+    function = getattr(module, "_do_transfer", None)
+    if not callable(function):
+        return f"{module.__name__} has no _do_transfer"
+    return compat.signature_problem(function, compat.TRANSFER_PARAMS, compat.TRANSFER_KEYWORDS)
+
+
+def gc_problem(module: ModuleType) -> str | None:
+    function = getattr(module, "gc", None)
+    if not callable(function):
+        return f"{module.__name__} has no gc"
+    return compat.signature_problem(function, compat.GC_PARAMS)
+
+
+# Checked before wrapping: a wrapper around a function of another shape would push wrongly.
+# inspect.signature follows functools.wraps, so an already wrapped function checks the same.
 def wrap_transfer(module: ModuleType) -> None:
+    if problem := transfer_problem(module):
+        raise TypeError(problem)
     if not getattr(module._do_transfer, "__dvc_hf__", False):
         module._do_transfer = _mark(_wrap_do_transfer(module._do_transfer))
 
@@ -154,30 +174,29 @@ def wrap_generic(module: ModuleType) -> None:
 
 
 def wrap_gc(module: ModuleType) -> None:
+    if problem := gc_problem(module):
+        raise TypeError(problem)
     if not getattr(module.gc, "__dvc_hf__", False):
         module.gc = _mark(_wrap_gc(module.gc))
 
 
 def install() -> None:
-    """Wrap the dvc-data seams now (idempotent). The start-up hook normally did it already, as
-    the modules were imported: ``dvc gc`` binds ``gc`` to a local name before any remote exists,
-    so wrapping it when the first hf:// remote is built would be too late for that run."""
+    """Check the versions and wrap the dvc-data seams now (idempotent). The start-up hook
+    normally wrapped them already, as the modules were imported: ``dvc gc`` binds ``gc`` to a
+    local name before any remote exists, so wrapping it when the first hf:// remote is built
+    would be too late for that run."""
     with _lock:
         from dvc_data.hashfile import gc, transfer
 
-        missing = [
-            name
-            for module, name in ((transfer, "_do_transfer"), (gc, "gc"))
-            if not callable(getattr(module, name, None))
+        problems = [
+            *compat.dvc_problems(),
+            *filter(None, [compat.version_problem("huggingface_hub")]),
+            *filter(None, [transfer_problem(transfer), gc_problem(gc)]),
         ]
-        if missing:
-            from .fs import HfRemoteError
-            from .registry import dvc_version_problem
+        if problems:
+            from .errors import HfUnsupportedVersionError
 
-            raise HfRemoteError(
-                f"this dvc-data has no {', '.join(missing)}; "
-                + (dvc_version_problem() or "dvc-hf needs dvc >=3.50,<4")
-            )
+            raise HfUnsupportedVersionError(compat.refusal(problems))
         wrap_transfer(transfer)
         wrap_gc(gc)
         from dvc_objects.fs import generic

@@ -11,6 +11,14 @@ from helpers.dvc_cli import DvcCli, new_repo
 from helpers.hf_cloud import HfCloud
 from helpers.hub import LocalHub
 
+if "M" not in globals():  # dvc.testing.fixtures: from dvc 3.65; TestAPI asks for it
+
+    @pytest.fixture(name="M")
+    def matchers():
+        from helpers.matchers import M
+
+        return M
+
 
 @pytest.fixture(scope="session")
 def shared_hub(tmp_path_factory: pytest.TempPathFactory):
