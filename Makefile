@@ -8,14 +8,15 @@ PYTEST_ARGS ?=
 
 .PHONY: demo test lint format bench bench-quick clean
 
-$(INSTALLED): pyproject.toml
+$(INSTALLED): pyproject.toml tools/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[dev,torch]"
+	$(BIN)/python -m pip install --quiet --no-deps -e tools  # hubsim, demo, stand-ins (not in the wheel)
 	touch $(INSTALLED)
 
 demo: $(INSTALLED)
-	$(BIN)/python -m ckpt.demo
+	$(BIN)/python -m ckpt_devtools.demo
 
 # SKIP_CHECKPOINT_DOWNLOAD keeps tests/baseline from reaching for the real Hub; the loader's own
 # tests unset it and run against local remotes and the local Hub.

@@ -19,7 +19,7 @@ from typing import Any
 
 from benchmarks.harness import CKPT, DVC, PYTHON, REPO, MiB, Scale, run
 
-# The local Hub's test launcher (a subprocess running `python -m ckpt.hub serve`).
+# The local Hub's test launcher (a subprocess running `python -m hubsim serve`).
 sys.path.insert(0, str(REPO / "tests"))
 from helpers.hub import LocalHub, hub_client_env
 

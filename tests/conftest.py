@@ -1,6 +1,7 @@
 """Shared test setup. Environment first: huggingface_hub and DVC read these at import time."""
 
 import os
+import shutil
 import tempfile
 
 # The local Hub does not speak Xet, telemetry would try the network, and no test may read the
@@ -27,3 +28,9 @@ for _var in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "CKPT_REPO", "HF_ENDPOINT"):
     os.environ.pop(_var, None)
 
 pytest_plugins = ["pytester", "helpers.project", "helpers.hub", "helpers.s3"]
+
+
+def pytest_unconfigure(config: object) -> None:
+    # Each pytest process (the controller and every xdist worker) imports this file and made its
+    # own directory above; each removes its own, so runs leave nothing in the system temp dir.
+    shutil.rmtree(_isolated, ignore_errors=True)

@@ -122,10 +122,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--no-mirror", action="store_true", help="skip the readable-path mirror commit")
     p.set_defaults(func=cmd_publish)
-
-    from ckpt.hub.cli import add_parser as add_hub_parser
-
-    add_hub_parser(sub)
     return parser
 
 

@@ -19,7 +19,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from ckpt import dvcfiles, secrets
+from ckpt import credentials, dvcfiles
 from ckpt.errors import CheckpointUnavailable
 from ckpt.registry import TRACKED_DIR, Artifact
 from ckpt.stamps import STAMP_DIR
@@ -261,7 +261,7 @@ def _with_repo(root: Path, action):  # type: ignore[no-untyped-def]
 
 
 def _repo_config(root: Path) -> dict:
-    return secrets.refuse_committed_secrets(root)
+    return credentials.refuse_committed_secrets(root)
 
 
 @contextmanager
