@@ -4,6 +4,7 @@ from ckpt import get_checkpoint
 path = get_checkpoint("mp_20_vae")   # verified local path; fetched through DVC if missing
 """
 
+from ckpt.checkpoint_config import load_checkpoint_config
 from ckpt.errors import (
     CheckpointNotFound,
     CheckpointSkipped,
@@ -16,7 +17,6 @@ from ckpt.errors import (
 )
 from ckpt.hashing import calculate_sha256, verify_checksum
 from ckpt.loader import get_checkpoint
-from ckpt.checkpoint_config import load_checkpoint_config
 
 __all__ = [
     "CheckpointNotFound",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import subprocess
 import sys
@@ -77,4 +76,3 @@ def test_console_script_serves(tmp_path: Path) -> None:
         capture_output=True, text=True, timeout=30, check=False,
     )  # fmt: skip
     assert out.returncode == 2 and "hubsim: refusing to bind" in out.stderr
-
