@@ -43,10 +43,10 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def build_parser(prog: str = "hubsim") -> argparse.ArgumentParser:
+def build_parser() -> argparse.ArgumentParser:
     """The ``hubsim`` command line: ``serve`` and its options."""
     parser = argparse.ArgumentParser(
-        prog=prog, description="A local, loopback-only Hugging Face Hub stand-in for tests."
+        prog="hubsim", description="A local, loopback-only Hugging Face Hub stand-in for tests."
     )
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser(
