@@ -10,10 +10,11 @@ LOCK := requirements/dev.lock
 
 .PHONY: demo test test-compat lint format bench bench-quick lock clean
 
-$(INSTALLED): pyproject.toml $(LOCK)
+$(INSTALLED): pyproject.toml tools/pyproject.toml $(LOCK)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --require-hashes -r $(LOCK)
 	$(BIN)/python -m pip install --quiet --no-deps -e .
+	$(BIN)/python -m pip install --quiet --no-deps -e tools  # hubsim, demo, stand-ins (not in the wheel)
 	touch $(INSTALLED)
 
 # Re-resolve the lock after a change of pyproject.toml's dependencies. torch comes as the CPU
@@ -36,15 +37,16 @@ compat-%: .venv-compat-%/.installed
 
 # Kept between runs (make would otherwise delete it as an intermediate file).
 .PRECIOUS: .venv-compat-%/.installed
-.venv-compat-%/.installed: pyproject.toml requirements/compat-%.txt
+.venv-compat-%/.installed: pyproject.toml tools/pyproject.toml requirements/compat-%.txt
 	rm -rf .venv-compat-$*
 	$(PYTHON) -m venv .venv-compat-$*
 	.venv-compat-$*/bin/python -m pip install --quiet --upgrade-strategy eager \
 		-c requirements/compat-$*.txt -e ".[test]"
+	.venv-compat-$*/bin/python -m pip install --quiet --no-deps -e tools
 	touch $@
 
 demo: $(INSTALLED)
-	$(BIN)/python -m ckpt.demo
+	$(BIN)/python -m ckpt_devtools.demo
 
 # SKIP_CHECKPOINT_DOWNLOAD keeps tests/baseline from reaching for the real Hub; the loader's own
 # tests unset it and run against local remotes and the local Hub.

@@ -18,10 +18,11 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.harness import CKPT, DVC, PYTHON, REPO, MiB, Scale, run
+from hubsim.process import LocalHub  # a subprocess running `hubsim serve` on loopback
 
-# The local Hub's test launcher (a subprocess running `python -m ckpt.hub serve`).
+# The client environment the tests use against it.
 sys.path.insert(0, str(REPO / "tests"))
-from helpers.hub import LocalHub, hub_client_env
+from helpers.hub import hub_client_env
 
 ORG = "bench"
 _GIT = ["git", "-c", "user.name=bench", "-c", "user.email=bench@localhost"]

@@ -2,7 +2,7 @@
 
 Each stand-in is a Lightning-style checkpoint (state_dict, hyper_parameters, epoch, global_step,
 ...) saved with torch.save, of about --size bytes, and byte-for-byte reproducible for a given
---seed, so `dvc add ckpts` records the same md5s on every machine. See ckpt.standins.
+--seed, so `dvc add ckpts` records the same md5s on every machine. See ckpt_devtools.standins (tools/).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ckpt.errors import CkptError
 from ckpt.registry import find_repo_root, load_registry, lookup, unique_paths
-from ckpt.standins import MIN_SIZE, make_standins, parse_size
+from ckpt_devtools.standins import MIN_SIZE, make_standins, parse_size
 
 
 def _size(text: str) -> int:

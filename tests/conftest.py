@@ -1,7 +1,11 @@
 """Shared test setup. Environment first: huggingface_hub and DVC read these at import time."""
 
+import contextlib
 import os
+import shutil
+import sys
 import tempfile
+from pathlib import Path
 
 # The local Hub does not speak Xet, telemetry would try the network, and no test may read the
 # developer's own DVC or Hub configuration or credentials.
@@ -27,3 +31,26 @@ for _var in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "CKPT_REPO", "HF_ENDPOINT"):
     os.environ.pop(_var, None)
 
 pytest_plugins = ["pytester", "helpers.project", "helpers.hub", "helpers.s3"]
+
+
+# tests/baseline run the plugin in this checkout: with SKIP_CHECKPOINT_DOWNLOAD its cold path still
+# takes the checkout lock, a file under DVC's scratch directory. Removed again if this run made it.
+_SCRATCH = Path(__file__).resolve().parents[1] / ".dvc" / "tmp"
+_LOCK = _SCRATCH / "ckpt" / "pull.lock"
+_had_lock = _LOCK.exists()
+
+
+def pytest_unconfigure(config: object) -> None:
+    # Each pytest process (the controller and every xdist worker) imports this file and made its
+    # own directory above; each removes its own, so runs leave nothing in the system temp dir.
+    shutil.rmtree(_isolated, ignore_errors=True)
+    # DVC's API clones the repos it reads from into the temp dir, and only its CLI's exit removes
+    # them; DVC's own test suites (tests/dvc_hf) use that API in this process.
+    open_repo = sys.modules.get("dvc.repo.open_repo")
+    if open_repo is not None and hasattr(open_repo, "clean_repos"):
+        open_repo.clean_repos()
+    if not _had_lock and not hasattr(config, "workerinput"):  # the controller, once workers end
+        _LOCK.unlink(missing_ok=True)
+        for folder in (_LOCK.parent, _SCRATCH):
+            with contextlib.suppress(OSError):  # not empty: something else keeps it
+                folder.rmdir()

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.slow
 @pytest.fixture
 def standin_project(tmp_path):
     from ckpt.registry import load_registry, unique_paths
-    from ckpt.standins import make_standins
+    from ckpt_devtools.standins import make_standins
 
     root = tmp_path / "work"
     root.mkdir()

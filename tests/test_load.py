@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from ckpt.errors import CheckpointNotFound, UnsafeCheckpoint
-from ckpt.load import load_checkpoint
-from ckpt.standins import make_standins
+from ckpt.torch_load import load_checkpoint
+from ckpt_devtools.standins import make_standins
 
 VAE = "ckpts/mp_20/vae/dng_m4owq4i5_v0.ckpt"
 LDM = "ckpts/mp_20/ldm/ldm_rl_dng_xxq3a0mn.ckpt"

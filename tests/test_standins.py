@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from ckpt.standins import MIN_SIZE, make_standins, parse_size
+from ckpt_devtools.standins import MIN_SIZE, make_standins, parse_size
 
 VAE = "ckpts/mp_20/vae/dng_m4owq4i5_v0.ckpt"
 LDM = "ckpts/mp_20/ldm/ldm_rl_dng_xxq3a0mn.ckpt"

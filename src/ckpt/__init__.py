@@ -6,6 +6,7 @@ checkpoint_path("mp_20_vae")         # where it lives, without fetching: for mod
 resolve_checkpoint_path(arg)         # an existing file as is, else a registry name
 """
 
+from ckpt.checkpoint_config import load_checkpoint_config
 from ckpt.errors import (
     CheckpointNotFound,
     CheckpointSkipped,
@@ -21,7 +22,6 @@ from ckpt.errors import (
 from ckpt.hashing import calculate_sha256, verify_checksum
 from ckpt.loader import get_checkpoint
 from ckpt.names import checkpoint_path, resolve_checkpoint_path
-from ckpt.registry import load_checkpoint_config
 
 __all__ = [
     "CheckpointNotFound",
@@ -47,7 +47,7 @@ __all__ = [
 def __getattr__(name: str):  # type: ignore[no-untyped-def]
     # load_checkpoint pulls in the pickle scanner; only pay for it when asked.
     if name == "load_checkpoint":
-        from ckpt.load import load_checkpoint
+        from ckpt.torch_load import load_checkpoint
 
         return load_checkpoint
     raise AttributeError(f"module 'ckpt' has no attribute {name!r}")

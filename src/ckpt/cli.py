@@ -210,10 +210,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--endpoint", help="Hub URL (default: the remote's endpoint, else HF_ENDPOINT)")
     p.set_defaults(func=cmd_adopt)
-
-    from ckpt.hub.cli import add_parser as add_hub_parser
-
-    add_hub_parser(sub)
     return parser
 
 

@@ -20,12 +20,9 @@ from types import TracebackType
 
 import pytest
 
+# Only the plugin's own marker: a plugin loaded into every consumer's test suite must not define
+# generic names (smoke, slow, ...) there. This project's markers live in its pyproject.toml.
 MARKERS = {
-    "smoke": "quick checks that the basics work",
-    "baseline": "baseline tests that guard against regressions",
-    "unit": "unit tests",
-    "integration": "tests that use several real components together",
-    "slow": "tests that take more than a few seconds",
     "requires_checkpoints(*names, rev=None)": "needs these checkpoints (all in the registry if "
     "no names), as of git revision rev if given; skipped with the reason when they are missing "
     "and cannot be fetched",

@@ -173,31 +173,6 @@ def lookup(registry: Mapping[str, Artifact], name: str) -> Artifact:
     )
 
 
-def load_checkpoint_config(root: Path | None = None) -> dict[str, Any]:
-    """The registry in the original plan's shape: ``{"checkpoints": {...}, "config": {...}}``."""
-    from ckpt import dvcfiles
-
-    root = root or find_repo_root()
-    return {
-        "checkpoints": {
-            a.name: {
-                "filename": PurePosixPath(a.path).name,
-                "path": a.path,
-                "description": a.desc,
-                "type": a.type,
-                "labels": list(a.labels),
-                "meta": dict(a.meta),
-            }
-            for a in load_registry(root).values()
-        },
-        "config": {
-            "repo_root": str(root),
-            "dvc_file": str(root / dvcfiles.DVC_FILE),
-            "remotes": {r.name: r.url for r in dvcfiles.remotes(root)},
-        },
-    }
-
-
 def unique_paths(registry: Mapping[str, Artifact]) -> list[str]:
     """Each distinct path once (aliases share a file), in registry order."""
     return list(dict.fromkeys(a.path for a in registry.values()))

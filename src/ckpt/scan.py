@@ -8,7 +8,7 @@ module only sorts what it finds into three groups:
   parseable: always refused with UnsafeCheckpoint, whatever the caller asks;
 - allowed: the globals ``torch.load(weights_only=True)`` accepts by itself plus
   ``LIGHTNING_GLOBALS``, the Lightning/omegaconf classes a Lightning checkpoint legitimately holds
-  (and which ``ckpt.load`` adds to torch's allowlist);
+  (and which ``ckpt.torch_load`` adds to torch's allowlist);
 - unknown: everything else. Reported, and refused only with ``strict=True``: an unknown global is
   not known to be harmful, and ``load_checkpoint`` will not unpickle it anyway, because
   ``weights_only=True`` refuses any global outside its allowlist.

@@ -65,7 +65,7 @@ class Snapshot:
 
 def take(root: Path) -> Snapshot:
     """Read everything a cold call needs; call it with the checkout lock held."""
-    from ckpt import place, secrets
+    from ckpt import credentials, place
 
     config = dvcfiles.read_config(root)
     cache = dvcfiles.cache_dir(root, config)
@@ -81,6 +81,6 @@ def take(root: Path) -> Snapshot:
             if section.startswith('remote "') and section.endswith('"')
         },
         links=place.link_types(config),
-        dvc_config=secrets.refuse_committed_secrets(root),
+        dvc_config=credentials.refuse_committed_secrets(root),
         manifest=dvcfiles.read_manifest(cache, dir_md5),
     )

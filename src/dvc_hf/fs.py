@@ -124,7 +124,7 @@ class HfFileSystem(FileSystem):
         self.endpoint = (
             config.get("endpoint") or os.environ.get("HF_ENDPOINT") or PUBLIC_HUB
         ).rstrip("/")
-        # Empty means none (ckpt.secrets blanks a token committed to .dvc/config this way).
+        # Empty means none (ckpt.credentials blanks a token committed to .dvc/config this way).
         self.token = config.get("token") or None
         self.timeouts = (
             float(config.get("connect_timeout") or retry.DEFAULT_CONNECT_TIMEOUT),

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 
 import pytest
 
-from ckpt.load import load_checkpoint
+from ckpt.torch_load import load_checkpoint
 
 torch = pytest.importorskip("torch")
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from ckpt.hub.process import LocalHub
+from hubsim.process import LocalHub
 
 __all__ = ["LocalHub", "hub_client_env", "hub_factory", "local_hub"]
 

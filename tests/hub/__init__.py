@@ -1,1 +1,1 @@
-"""Tests of the local Hub (ckpt.hub), driving the real huggingface_hub client."""
+"""Tests of the local Hub (hubsim, under tools/), driving the real huggingface_hub client."""

@@ -19,9 +19,8 @@ from pathlib import Path
 
 os.environ.update(HF_HUB_DISABLE_XET="1", HF_HUB_DISABLE_TELEMETRY="1")
 os.environ.update(HF_HUB_DISABLE_PROGRESS_BARS="1")
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from helpers.hub import LocalHub
+from hubsim.process import LocalHub
 
 MiB = 1024 * 1024
 

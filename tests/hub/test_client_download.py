@@ -68,6 +68,31 @@ def test_hf_hub_download_by_branch_tag_and_sha(
     assert local_hub.count() == before  # a cached commit sha needs no request at all
 
 
+def test_abbreviated_commit_sha_resolves_when_unique(
+    api: HfApi, filled: dict[str, bytes], repo: str, local_hub: LocalHub, tmp_path: Path
+) -> None:
+    from huggingface_hub.errors import RevisionNotFoundError
+
+    tag_sha = api.repo_info(repo, revision="v1").sha
+    short = tag_sha[:10]  # e.g. revision="4462b34338", as users copy it from the Hub's pages
+    assert api.repo_info(repo, revision=short).sha == tag_sha
+    path = hf_hub_download(
+        repo, "small.txt", revision=short, endpoint=local_hub.url, cache_dir=tmp_path / "c"
+    )
+    assert Path(path).read_bytes() == b"small file\n"
+    assert Path(path).parent.name == tag_sha  # cached under the full sha the Hub answered
+
+    unknown = "".join("0123456789abcdef"[(int(c, 16) + 1) % 16] for c in short)
+    # A second commit file sharing the first 6 digits makes that prefix ambiguous, as git has it.
+    commits = local_hub.data_dir / "repos" / "models" / repo / "commits"
+    twin = tag_sha[:6] + ("0" if tag_sha[6] != "0" else "1") + tag_sha[7:]
+    (commits / f"{twin}.json").write_bytes((commits / f"{tag_sha}.json").read_bytes())
+    for revision in (unknown, tag_sha[:6], tag_sha[:3]):
+        with pytest.raises(RevisionNotFoundError, match=f"Invalid rev id: {revision}"):
+            api.repo_info(repo, revision=revision)
+    assert api.repo_info(repo, revision=tag_sha[:7]).sha == tag_sha  # one more digit: unique
+
+
 def test_snapshot_download(
     filled: dict[str, bytes], repo: str, local_hub: LocalHub, tmp_path: Path
 ) -> None:

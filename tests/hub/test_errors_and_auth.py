@@ -15,7 +15,7 @@ from huggingface_hub.errors import (
     RevisionNotFoundError,
 )
 
-from ckpt.hub.auth import user_name
+from hubsim.auth import user_name
 
 
 def test_missing_repo_revision_and_file(

@@ -10,7 +10,7 @@ VAE = "ckpts/mp_20/vae/dng_m4owq4i5_v0.ckpt"
 
 def test_help_explains_every_command(project):
     out = project.ckpt("--help", check=True).stdout
-    for command in ("list", "status", "pull", "verify", "hub", "exit status"):
+    for command in ("list", "status", "pull", "verify", "publish", "exit status"):
         assert command in out
     assert "--scan" in project.ckpt("verify", "--help", check=True).stdout
 

@@ -30,3 +30,8 @@ def is_sha256(value: object) -> bool:
 
 def is_commit_id(value: str) -> bool:
     return len(value) == 40 and all(c in "0123456789abcdef" for c in value)
+
+
+def is_commit_prefix(value: str) -> bool:
+    """An abbreviated commit id: 4 to 39 lowercase hex digits (git's shortest is 4)."""
+    return 4 <= len(value) < 40 and all(c in "0123456789abcdef" for c in value)

@@ -16,12 +16,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ckpt.hub.api import TYPE_PREFIX, open_repo
-from ckpt.hub.errors import DroppedConnection, HubHTTPError, bad_request
-from ckpt.hub.hashing import is_sha256
+from hubsim.api import TYPE_PREFIX, open_repo
+from hubsim.errors import DroppedConnection, HubHTTPError, bad_request
+from hubsim.hashing import is_sha256
 
 if TYPE_CHECKING:
-    from ckpt.hub.server import Handler
+    from hubsim.server import Handler
 
 LFS_JSON = "application/vnd.git-lfs+json"
 MAX_BATCH_OBJECTS = 1000

@@ -10,19 +10,19 @@ import re
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlencode
 
-from ckpt.hub.errors import (
+from hubsim.errors import (
     HubHTTPError,
     bad_request,
     entry_not_found,
     repo_not_found,
     revision_not_found,
 )
-from ckpt.hub.hashing import LFS_SIZE_THRESHOLD, is_sha256
-from ckpt.hub.storage import Commit, Entry, Repo, RevisionError
-from ckpt.hub.tree import add_last_commits, entry_json, listing
+from hubsim.hashing import LFS_SIZE_THRESHOLD, is_sha256
+from hubsim.storage import Commit, Entry, Repo, RevisionError
+from hubsim.tree import add_last_commits, entry_json, listing
 
 if TYPE_CHECKING:
-    from ckpt.hub.server import Handler
+    from hubsim.server import Handler
 
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,95}")
 TYPE_PREFIX = {"model": "", "dataset": "datasets/", "space": "spaces/"}

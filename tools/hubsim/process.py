@@ -1,4 +1,4 @@
-"""The local Hub as a real subprocess: ``LocalHub`` starts ``ckpt hub serve`` on loopback, waits
+"""The local Hub as a real subprocess: ``LocalHub`` starts ``hubsim serve`` on loopback, waits
 for its port, and reads its request log. Used by the demo, the tests and the benchmarks."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ START_TIMEOUT_S = 20.0
 
 
 class LocalHub:
-    """``python -m ckpt.hub serve`` on 127.0.0.1, started on ``start()`` or ``with``.
+    """``python -m hubsim serve`` on 127.0.0.1, started on ``start()`` or ``with``.
 
     Keyword options become command-line switches: ``tokens={"tok": "rw"}`` -> ``--token tok:rw``,
     ``faults=["resolve:status=503,times=1"]`` -> ``--fault ...``, and any other ``name=value`` ->
@@ -56,7 +56,7 @@ class LocalHub:
     def start(self, port: int = 0) -> LocalHub:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.port_file.unlink(missing_ok=True)
-        cmd = [sys.executable, "-m", "ckpt.hub", "serve", "--data", str(self.data_dir),
+        cmd = [sys.executable, "-m", "hubsim", "serve", "--data", str(self.data_dir),
                "--port", str(port), "--port-file", str(self.port_file), *self.args]  # fmt: skip
         with open(self.stderr_path, "ab") as err:
             self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err)

@@ -8,7 +8,7 @@ import time
 from collections import deque
 from dataclasses import dataclass
 
-from ckpt.hub.errors import HubHTTPError
+from hubsim.errors import HubHTTPError
 
 MiB = 1024 * 1024
 

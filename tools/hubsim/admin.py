@@ -5,11 +5,11 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING
 
-from ckpt.hub.errors import bad_request
-from ckpt.hub.faults import FaultRule
+from hubsim.errors import bad_request
+from hubsim.faults import FaultRule
 
 if TYPE_CHECKING:
-    from ckpt.hub.server import Handler
+    from hubsim.server import Handler
 
 
 def health(h: Handler) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ckpt.hub.storage import Commit, Entry, Repo
+from hubsim.storage import Commit, Entry, Repo
 
 
 def file_json(path: str, e: Entry) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""The main job end to end, on a local Hub: ``python -m ckpt.demo`` (``make demo``).
+"""The main job end to end, on a local Hub: ``python -m ckpt_devtools.demo`` (``make demo``).
 
 A maintainer publishes stand-in checkpoints for every registry name with the real flow
 (``ckpt publish``: ``dvc add ckpts``, ``dvc push`` through the hf:// remote, mirror), then a fresh
@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ckpt.hub.process import LocalHub
+from hubsim.process import LocalHub
 
 REPO_ID = "chemeleon2/checkpoints"
 TOKEN = "hf_demo_local_write_token"  # made up: the local Hub accepts only what it is told to
@@ -28,7 +28,7 @@ TOKEN = "hf_demo_local_write_token"  # made up: the local Hub accepts only what 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m ckpt.demo",
+        prog="python -m ckpt_devtools.demo",
         description="Publish stand-in checkpoints to a local Hub and get them back by name.",
     )
     parser.add_argument("--size", default="1MB", help="bytes per checkpoint (default 1MB)")
@@ -36,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from ckpt.registry import REGISTRY_FILE, find_repo_root
-    from ckpt.standins import parse_size
+    from ckpt_devtools.standins import parse_size
 
     size = parse_size(args.size)
     source = find_repo_root(Path(__file__).parent)
@@ -99,7 +99,7 @@ def _init_checkout(
     root: Path, registry: Path, hub_url: str, env: dict[str, str], size: int
 ) -> None:
     from ckpt.registry import load_registry, unique_paths
-    from ckpt.standins import make_standins
+    from ckpt_devtools.standins import make_standins
 
     root.mkdir()
     _run(["git", "init", "-q"], root, env)

@@ -22,13 +22,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from ckpt.hub.auth import Auth, Caller
-from ckpt.hub.errors import DroppedConnection, HubHTTPError
-from ckpt.hub.faults import Fault, FaultPlan, FaultRule
-from ckpt.hub.lfs import MultipartUploads
-from ckpt.hub.limits import CommitRateLimiter, Limits
-from ckpt.hub.log import RequestLog
-from ckpt.hub.storage import RepoStore
+from hubsim.auth import Auth, Caller
+from hubsim.errors import DroppedConnection, HubHTTPError
+from hubsim.faults import Fault, FaultPlan, FaultRule
+from hubsim.lfs import MultipartUploads
+from hubsim.limits import CommitRateLimiter, Limits
+from hubsim.log import RequestLog
+from hubsim.storage import RepoStore
 
 # Request bodies the server drops the connection on (a fault's ``drop``) instead of the response.
 UPLOAD_KINDS = frozenset({"lfs-upload", "lfs-part", "commit"})

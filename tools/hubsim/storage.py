@@ -28,7 +28,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from ckpt.hub.hashing import git_blob_sha1, is_commit_id, lfs_pointer
+from hubsim.hashing import git_blob_sha1, is_commit_id, is_commit_prefix, lfs_pointer
 
 REPO_TYPES = ("model", "dataset", "space")
 
@@ -225,14 +225,21 @@ class Repo:
         write_json(self.root / "refs.json", refs)
 
     def resolve(self, revision: str) -> str:
-        """Branch, tag, ``refs/heads/x``, ``refs/tags/x`` or a full commit id -> commit id."""
+        """Branch, tag, ``refs/heads/x``, ``refs/tags/x``, a full commit id or a unique prefix of
+        one (4 hex digits or more, as git abbreviates) -> commit id."""
         refs = self.refs()
         for kind, prefix in (("branches", "refs/heads/"), ("tags", "refs/tags/")):
             name = revision.removeprefix(prefix)
             if name in refs[kind]:
                 return refs[kind][name]
-        if is_commit_id(revision) and (self.root / "commits" / f"{revision}.json").exists():
+        commits = self.root / "commits"
+        if is_commit_id(revision) and (commits / f"{revision}.json").exists():
             return revision
+        if is_commit_prefix(revision):
+            # The Hub resolves an abbreviated sha like git does: one match, or no answer at all.
+            matches = [f.stem for f in commits.glob(f"{revision}*.json")]
+            if len(matches) == 1:
+                return matches[0]
         raise RevisionError(revision)
 
     def commit(self, commit_id: str) -> Commit:

@@ -12,7 +12,7 @@ import hmac
 import time
 from dataclasses import dataclass
 
-from ckpt.hub.errors import HubHTTPError, repo_not_found
+from hubsim.errors import HubHTTPError, repo_not_found
 
 URL_LIFETIME_S = 24 * 3600
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from ckpt.hub import admin, api, files, lfs
-from ckpt.hub.server import Route
+from hubsim import admin, api, files, lfs
+from hubsim.server import Route
 
 _T = r"(?P<t>models|datasets|spaces)"
 _REPO = r"(?P<repo_id>[^/]+/[^/]+)"

@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from ckpt.hub.api import open_repo, resolve
-from ckpt.hub.errors import HubHTTPError, entry_not_found
+from hubsim.api import open_repo, resolve
+from hubsim.errors import HubHTTPError, entry_not_found
 
 if TYPE_CHECKING:
-    from ckpt.hub.server import Handler
+    from hubsim.server import Handler
 
 RANGE_RE = re.compile(r"bytes=(\d*)-(\d*)")
 

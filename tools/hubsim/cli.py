@@ -1,4 +1,7 @@
-"""``ckpt hub serve``: run the local Hub. Import-light: the server is imported only to serve."""
+"""``hubsim serve`` (or ``python -m hubsim serve``): run the local Hub.
+
+Import-light: the server is imported only to serve.
+"""
 
 from __future__ import annotations
 
@@ -40,11 +43,13 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def add_parser(subparsers: Any) -> None:
-    """Add ``hub serve`` to the ``ckpt`` command line."""
-    hub = subparsers.add_parser("hub", help="the local, loopback-only Hugging Face Hub stand-in")
-    hub_sub = hub.add_subparsers(dest="hub_command", required=True)
-    serve = hub_sub.add_parser(
+def build_parser() -> argparse.ArgumentParser:
+    """The ``hubsim`` command line: ``serve`` and its options."""
+    parser = argparse.ArgumentParser(
+        prog="hubsim", description="A local, loopback-only Hugging Face Hub stand-in for tests."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser(
         "serve",
         help="serve a local Hub for tests and demos",
         description="Serve the Hugging Face Hub protocol on loopback, storing repos under --data. "
@@ -81,31 +86,32 @@ def add_parser(subparsers: Any) -> None:
         default=[],
         metavar="KIND:key=value,...",
         help="inject a fault, e.g. resolve:status=503,times=2 or commit:rate=0.5,status=500 "
-        "or resolve:drop=1048576 or *:delay=0.2 (see ckpt/hub/faults.py)",
+        "or resolve:drop=1048576 or *:delay=0.2 (see hubsim/faults.py)",
     )
     serve.add_argument("--seed", type=int, default=0, help="seed for rate-based faults")
     serve.add_argument("--verbose", action="store_true", help="print one line per request")
     serve.set_defaults(func=serve_command)
+    return parser
 
 
 def serve_command(args: argparse.Namespace) -> int:
     if not is_loopback(args.host):
         print(
-            f"ckpt hub: refusing to bind {args.host!r}: the local hub serves loopback only "
+            f"hubsim: refusing to bind {args.host!r}: the local hub serves loopback only "
             "(use 127.0.0.1, ::1 or localhost)",
             file=sys.stderr,
         )
         return 2
-    from ckpt.hub.faults import FaultRule
-    from ckpt.hub.limits import Limits
-    from ckpt.hub.routes import ROUTES
-    from ckpt.hub.server import HubConfig, HubServer
+    from hubsim.faults import FaultRule
+    from hubsim.limits import Limits
+    from hubsim.routes import ROUTES
+    from hubsim.server import HubConfig, HubServer
 
     for spec in args.faults:
         try:
             FaultRule.parse(spec)
         except (ValueError, TypeError) as e:
-            print(f"ckpt hub: bad --fault {spec!r}: {e}", file=sys.stderr)
+            print(f"hubsim: bad --fault {spec!r}: {e}", file=sys.stderr)
             return 2
     data = args.data.resolve()
     shutil.rmtree(data / "tmp", ignore_errors=True)  # uploads a previous run left unfinished
@@ -130,14 +136,14 @@ def serve_command(args: argparse.Namespace) -> int:
     try:
         server = HubServer(config, ROUTES)
     except OSError as e:
-        print(f"ckpt hub: cannot listen on {args.host}:{args.port}: {e}", file=sys.stderr)
+        print(f"hubsim: cannot listen on {args.host}:{args.port}: {e}", file=sys.stderr)
         return 1
     if args.port_file:
         tmp = args.port_file.with_name(f".{args.port_file.name}.{os.getpid()}")
         tmp.write_text(str(server.port))
         os.replace(tmp, args.port_file)
     host = f"[{args.host}]" if ":" in args.host else args.host
-    print(f"ckpt hub: serving {data} at http://{host}:{server.port}", file=sys.stderr, flush=True)
+    print(f"hubsim: serving {data} at http://{host}:{server.port}", file=sys.stderr, flush=True)
 
     def stop(signum: int, frame: Any) -> None:
         raise KeyboardInterrupt
@@ -153,8 +159,6 @@ def serve_command(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m ckpt.hub serve ...``."""
-    parser = argparse.ArgumentParser(prog="python -m ckpt.hub")
-    add_parser(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(["hub", *(sys.argv[1:] if argv is None else argv)])
+    """``hubsim serve ...`` (the console script and ``python -m hubsim``)."""
+    args = build_parser().parse_args(argv)
     return args.func(args)
