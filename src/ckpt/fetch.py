@@ -130,22 +130,9 @@ def _from_first_remote(
     raise CheckpointUnavailable(
         f"Could not fetch {full}.\n  "
         + "\n  ".join(failures)
-        + _disk_hint(" ".join(failures))
+        + place.disk_hint(" ".join(failures))
         + f"\nFix the cause above, then {then}."
     ) from last_error
-
-
-# How a full disk or quota shows through DVC: failed writes, and its sqlite state databases.
-_DISK_FULL = ("No space left", "File too large", "Disk quota", "disk I/O error", "disk is full")
-
-
-def _disk_hint(text: str) -> str:
-    if not any(sign in text for sign in _DISK_FULL):
-        return ""
-    return (
-        "\nThis looks like a full disk (or a file-size or quota limit): free space where the DVC "
-        "cache and ckpts/ live (the cache needs room for one more copy of each checkpoint)."
-    )
 
 
 def _remote_info(snap: Snapshot, remote: dvcfiles.Remote) -> RemoteInfo:

@@ -133,7 +133,7 @@ def _manifests(
     root: Path, dir_md5s: set[str | None], warnings: list[str]
 ) -> dict[str, dict[str, str]]:
     """dir md5 -> manifest, fetching the ones missing from the cache (they are small)."""
-    from ckpt.loader import skip_downloads
+    from ckpt.settings import skip_downloads
 
     def load(dir_md5: str) -> dict[str, str] | None:
         try:

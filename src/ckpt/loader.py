@@ -23,13 +23,12 @@ from ckpt.registry import (
     load_registry,
     lookup,
 )
+from ckpt.settings import skip_downloads
 
 if TYPE_CHECKING:
     import logging
 
     from ckpt.snapshot import Snapshot
-
-_TRUE = {"1", "true", "yes", "on"}
 
 
 def get_checkpoint(name: str, *, rev: str | None = None, force_download: bool = False) -> Path:
@@ -68,10 +67,6 @@ def warm_path(root: Path, artifact: Artifact) -> Path | None:
     if stamp is not None and stamp.matches(st) and stamp.dir_md5 == dvcfiles.tracked_dir_md5(root):
         return path
     return None
-
-
-def skip_downloads() -> bool:
-    return os.environ.get("SKIP_CHECKPOINT_DOWNLOAD", "").strip().lower() in _TRUE
 
 
 def ensure(root: Path, artifacts: Iterable[Artifact], *, force: bool = False) -> dict[str, Path]:

@@ -85,12 +85,10 @@ def place_all(
         try:
             return place_one(root, path, objects[path], md5, links, trusted=md5 in trusted)
         except OSError as exc:
-            from ckpt.fetch import _disk_hint
-
             reason = f"{type(exc).__name__}: {exc}"
             raise CheckpointUnavailable(
                 f"Could not put {path} into place from the DVC cache: {reason}"
-                + _disk_hint(reason)
+                + disk_hint(reason)
                 + "\nFix the cause above, then run `ckpt pull` again."
             ) from exc
 
@@ -215,3 +213,16 @@ def shares_storage(a: Path, b: Path) -> bool:
         return os.path.samefile(a, b)
     except OSError:
         return False
+
+
+# How a full disk or quota shows through DVC: failed writes, and its sqlite state databases.
+_DISK_FULL = ("No space left", "File too large", "Disk quota", "disk I/O error", "disk is full")
+
+
+def disk_hint(text: str) -> str:
+    if not any(sign in text for sign in _DISK_FULL):
+        return ""
+    return (
+        "\nThis looks like a full disk (or a file-size or quota limit): free space where the DVC "
+        "cache and ckpts/ live (the cache needs room for one more copy of each checkpoint)."
+    )

@@ -225,7 +225,7 @@ def _place(obj: Path, dest: Path) -> str:
 
 
 def _refuse_if_skipping(snap: Snapshot, names: str) -> None:
-    from ckpt.loader import skip_downloads
+    from ckpt.settings import skip_downloads
 
     if skip_downloads():
         raise CheckpointSkipped(
