@@ -123,12 +123,22 @@ def expected_md5s(root: Path, dir_md5: str, artifacts: Iterable[Artifact]) -> di
     return None if manifest is None else select(manifest, artifacts)
 
 
-def select(manifest: dict[str, str], artifacts: Iterable[Artifact]) -> dict[str, str]:
-    """Path -> md5 the manifest records for each artifact; a clear error for one it lacks."""
+def select(
+    manifest: dict[str, str], artifacts: Iterable[Artifact], at: str | None = None
+) -> dict[str, str]:
+    """Path -> md5 the manifest records for each artifact; a clear error for one it lacks.
+
+    ``at``: the git revision the manifest and registry were read at, for the error.
+    """
     expected = {}
     for artifact in artifacts:
         rel = artifact.path[len(TRACKED_DIR) + 1 :]
         if rel not in manifest:
+            if at is not None:
+                raise RegistryError(
+                    f"artifact '{artifact.name}': {artifact.path} is in dvc.yaml at revision {at} "
+                    f"but not in {DVC_FILE} there, so DVC never recorded its bytes at that revision."
+                )
             raise RegistryError(
                 f"artifact '{artifact.name}': {artifact.path} is in dvc.yaml but not in {DVC_FILE}, "
                 f"so DVC never recorded its bytes. A maintainer adds it with `dvc add {TRACKED_DIR}` "

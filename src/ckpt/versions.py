@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from ckpt import dvcfiles
-from ckpt.errors import CheckpointSkipped, CheckpointUnavailable, ChecksumMismatch, RegistryError
+from ckpt.errors import CheckpointSkipped, CheckpointUnavailable, ChecksumMismatch
 from ckpt.memo import FileMemo
 from ckpt.registry import TRACKED_DIR, Artifact
 from ckpt.revisions import REV_DIR, Snapshot, snapshot
@@ -129,15 +129,7 @@ def _bring(root: Path, snap: Snapshot, artifacts: Sequence[Artifact], *, force: 
         _refuse_if_skipping(snap, names)
         fetch.fetch_objects(root, [dir_md5], f"the manifest {dir_md5} pinned at {snap.label}")
         manifest = dvcfiles.load_manifest(root, dir_md5) or {}
-    md5s = {}
-    for a in artifacts:
-        rel = a.path[len(TRACKED_DIR) + 1 :]
-        if rel not in manifest:
-            raise RegistryError(
-                f"artifact '{a.name}': {a.path} is in dvc.yaml at revision {snap.label} but not "
-                f"in {dvcfiles.DVC_FILE} there, so DVC never recorded its bytes at that revision."
-            )
-        md5s[a.path] = manifest[rel]
+    md5s = dvcfiles.select(manifest, artifacts, at=snap.label)
     cache = dvcfiles.cache_dir(root)
     objects = list(dict.fromkeys(md5s.values()))
     _restore_interrupted(cache, objects)
