@@ -35,8 +35,13 @@ def stamp_file(root: Path) -> Path:
 
 def load(root: Path) -> dict[str, Stamp]:
     """Path -> Stamp; re-read only when the stamps file was replaced."""
+    return load_file(stamp_file(root))
+
+
+def load_file(file: Path) -> dict[str, Stamp]:
+    """The stamps kept in ``file`` (the working tree's, or the revision copies' in ckpt.versions)."""
     try:
-        return _stamps.get(stamp_file(root))
+        return _stamps.get(file)
     except FileNotFoundError:
         return {}
 
@@ -55,13 +60,16 @@ _stamps: FileMemo[dict[str, Stamp]] = FileMemo(_parse)
 
 def update(root: Path, changes: dict[str, Stamp | None]) -> None:
     """Add (or, with None, drop) stamps. Callers hold the checkout's ckpt lock."""
-    stamps = dict(load(root))
+    update_file(stamp_file(root), changes)
+
+
+def update_file(file: Path, changes: dict[str, Stamp | None]) -> None:
+    stamps = dict(load_file(file))
     for path, stamp in changes.items():
         if stamp is None:
             stamps.pop(path, None)
         else:
             stamps[path] = stamp
-    file = stamp_file(root)
     file.parent.mkdir(parents=True, exist_ok=True)
     tmp = file.with_name(f".stamps.{os.getpid()}.tmp")
     tmp.write_text(json.dumps({"version": 1, "stamps": {p: list(s) for p, s in stamps.items()}}))

@@ -15,15 +15,13 @@ is needed to keep writes away from the cache.
 from __future__ import annotations
 
 import errno
-import json
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from ckpt import dvcfiles
+from ckpt import dvcfiles, stamps
 from ckpt.errors import CheckpointSkipped, CheckpointUnavailable, ChecksumMismatch
-from ckpt.memo import FileMemo
 from ckpt.registry import TRACKED_DIR, Artifact
 from ckpt.revisions import REV_DIR, Snapshot, snapshot
 from ckpt.stamps import STAMP_DIR, Stamp
@@ -160,7 +158,7 @@ def _bring(root: Path, snap: Snapshot, artifacts: Sequence[Artifact], *, force: 
     _update_stamps(
         root,
         {
-            _key(dir_md5, by_path[p]): _stamp(
+            _key(dir_md5, by_path[p]): stamps.make(
                 root / REV_DIR / _key(dir_md5, by_path[p]), md5, dir_md5
             )
             for p, md5 in placed.items()
@@ -285,34 +283,10 @@ def _stamp_file(root: Path) -> Path:
     return root / REV_DIR / "stamps.json"
 
 
-def _parse_stamps(file: Path) -> dict[str, Stamp]:
-    try:
-        raw = json.loads(file.read_bytes())
-        return {key: Stamp(*value) for key, value in raw["stamps"].items()}
-    except (ValueError, KeyError, TypeError):
-        return {}  # a damaged stamps file only costs a re-hash
-
-
-_stamps: FileMemo[dict[str, Stamp]] = FileMemo(_parse_stamps)
-
-
 def _load_stamps(root: Path) -> dict[str, Stamp]:
-    try:
-        return _stamps.get(_stamp_file(root))
-    except FileNotFoundError:
-        return {}
-
-
-def _stamp(path: Path, md5: str, dir_md5: str) -> Stamp:
-    st = os.stat(path)
-    return Stamp(st.st_ino, st.st_size, st.st_mtime_ns, md5, dir_md5)
+    return stamps.load_file(_stamp_file(root))
 
 
 def _update_stamps(root: Path, changes: dict[str, Stamp]) -> None:
     """Add stamps; the caller holds the checkout lock."""
-    stamps = {**_load_stamps(root), **changes}
-    file = _stamp_file(root)
-    file.parent.mkdir(parents=True, exist_ok=True)
-    tmp = file.with_name(f".stamps.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps({"version": 1, "stamps": {k: list(s) for k, s in stamps.items()}}))
-    os.replace(tmp, file)
+    stamps.update_file(_stamp_file(root), dict(changes))
