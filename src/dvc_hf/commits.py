@@ -5,6 +5,11 @@ do, ``commit_all`` then writes it in chunks of at most ``max_commit_files`` file
 ``.dir`` objects. A ``.dir`` tells DVC "the whole directory is there", so it is committed only once
 every earlier chunk landed; after a failed chunk nothing more is committed and the remote stays
 consistent (objects without their ``.dir``), which the next push completes.
+
+Large objects do not wait for the commit: each is hashed and its LFS content uploaded as soon as
+DVC stages it, while DVC is still walking the rest of the push (``preupload_lfs_files``). An
+upload is not a commit, so this changes nothing of the above; an early upload that fails is simply
+done again by the commit, with its retries and its error messages.
 """
 
 from __future__ import annotations
@@ -15,8 +20,10 @@ import shutil
 import tempfile
 import threading
 import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tqdm import tqdm
 
@@ -37,11 +44,18 @@ MAX_INLINE_BYTES = 256 * 1024 * 1024
 MAX_RATE_LIMIT_RETRIES = 5
 
 
+# Early uploads at a time: enough to keep the link busy, few enough to leave DVC its CPU.
+EARLY_UPLOADS = 4
+
+
 @dataclass
 class _Add:
     path: str  # DVC path (repo root included)
     local: str
     size: int
+    # A large object's upload started when it was staged: its CommitOperationAdd (uploaded, or
+    # None if the early upload failed and the commit must do it).
+    early: Future | None = None
 
 
 @dataclass
@@ -59,13 +73,17 @@ class Staging:
         self._lock = threading.Lock()
         self._work: dict[RepoRef, _RepoWork] = {}
         self._tmpdir: str | None = None
+        self._early: ThreadPoolExecutor | None = None
+        self._created: set[RepoRef] = set()
 
     def add(self, from_file, path: str) -> None:
         local = self._spool(from_file) if hasattr(from_file, "read") else os.fspath(from_file)
-        size = os.path.getsize(local)
-        repo, _ = self.fs.locate(path)
+        add = _Add(path, local, os.path.getsize(local))
+        repo, in_repo = self.fs.locate(path)
+        if add.size >= LFS_THRESHOLD:  # always LFS on the Hub
+            add.early = self._early_pool().submit(self._upload_early, repo, in_repo, local)
         with self._lock:
-            self._work.setdefault(repo, _RepoWork()).adds[path] = _Add(path, local, size)
+            self._work.setdefault(repo, _RepoWork()).adds[path] = add
 
     def delete(self, path: str) -> None:
         repo, _ = self.fs.locate(path)
@@ -82,7 +100,68 @@ class Staging:
             shutil.copyfileobj(fobj, out, 1024 * 1024)
         return local
 
-    def discard(self) -> None:
+    def create(self, repo: RepoRef) -> bool:
+        """Create the repository (and the remote's branch) if ``create_repo`` allows, once per
+        operation; whether it was created (now, or by another thread of this operation)."""
+        if not self.fs.create_repo:
+            return False
+        with self._lock:  # the early uploads and the commit may all find it missing at once
+            if repo in self._created:
+                return True
+            api = self.fs.api
+            api.create_repo(repo.id, repo_type=repo.type, private=self.fs.private, exist_ok=True)
+            if self.fs.revision != "main":
+                api.create_branch(
+                    repo.id, branch=self.fs.revision, repo_type=repo.type, exist_ok=True
+                )
+            self._created.add(repo)
+        logger.info("hf: created %s", repo.display)
+        return True
+
+    def _upload_early(self, repo: RepoRef, in_repo: str, local: str) -> Any:
+        """Hash and upload one large object's LFS content now; its operation, None on failure.
+
+        Best effort by design: the Hub may refuse or fail, and the commit then uploads the object
+        itself and reports what went wrong."""
+        from huggingface_hub import CommitOperationAdd
+        from huggingface_hub.errors import RepositoryNotFoundError, RevisionNotFoundError
+
+        fs = self.fs
+
+        def upload() -> None:
+            fs.api.preupload_lfs_files(
+                repo.id,
+                [operation],
+                repo_type=repo.type,
+                revision=fs.revision,
+                num_threads=1,
+                free_memory=False,
+            )
+
+        try:
+            operation = CommitOperationAdd(path_in_repo=in_repo, path_or_fileobj=local)
+            try:
+                upload()
+            except (RepositoryNotFoundError, RevisionNotFoundError):
+                if not self.create(repo):
+                    raise
+                upload()
+        except Exception as exc:  # any: the commit retries the upload and reports
+            logger.debug("hf: early upload of %s failed, the commit will do it: %s", in_repo, exc)
+            return None
+        return operation
+
+    def _early_pool(self) -> ThreadPoolExecutor:
+        with self._lock:
+            if self._early is None:
+                self._early = ThreadPoolExecutor(EARLY_UPLOADS, thread_name_prefix="dvc-hf-lfs")
+            return self._early
+
+    def discard(self, wait: bool = True) -> None:
+        """Drop what is staged. ``wait``: let early uploads still running finish first (they may
+        read spooled files); an interrupted push does not wait for them."""
+        if self._early is not None:
+            self._early.shutdown(wait=wait, cancel_futures=True)
         if self._tmpdir:
             shutil.rmtree(self._tmpdir, ignore_errors=True)
         self._work.clear()
@@ -92,7 +171,7 @@ class Staging:
         failed: set[str] = set()
         try:
             for repo, work in self._work.items():
-                failed |= _Committer(self.fs, repo, self.action).run(work)
+                failed |= _Committer(self, repo).run(work)
         finally:
             self.discard()
         return failed
@@ -127,11 +206,11 @@ def _describe(paths: list[str], limit: int = 100) -> str:
 
 
 class _Committer:
-    def __init__(self, fs: HfFileSystem, repo: RepoRef, action: str) -> None:
-        self.fs = fs
+    def __init__(self, staging: Staging, repo: RepoRef) -> None:
+        self.staging = staging
+        self.fs = staging.fs
         self.repo = repo
-        self.action = action
-        self.created = False
+        self.action = staging.action
 
     def run(self, work: _RepoWork) -> set[str]:
         chunks = plan_chunks(list(work.adds.values()), self.fs.max_commit_files)
@@ -155,8 +234,6 @@ class _Committer:
         return set()
 
     def _commit_adds(self, chunk: list[_Add], index: int, total: int) -> None:
-        from huggingface_hub import CommitOperationAdd
-
         ndirs = sum(a.path.endswith(DIR_SUFFIX) for a in chunk)
         summary = (
             f"{self.fs.commit_message}: {len(chunk) - ndirs} object(s)"
@@ -169,12 +246,38 @@ class _Committer:
             [p for p in paths if p.endswith(DIR_SUFFIX)]
             + [p for p in paths if not p.endswith(DIR_SUFFIX)]
         )
-        operations = [
-            CommitOperationAdd(path_in_repo=path, path_or_fileobj=add.local)
-            for path, add in zip(paths, chunk, strict=True)
-        ]
-        self._commit(operations, summary, description)
+        self._commit(self._operations(paths, chunk), summary, description)
         logger.debug("hf: committed %s to %s", summary, self.repo.display)
+
+    def _operations(self, paths: list[str], chunk: list[_Add]) -> Callable[[], list]:
+        """The chunk's operations, ready to commit (their LFS content on the Hub), when called."""
+        from huggingface_hub import CommitOperationAdd
+
+        pairs = list(zip(paths, chunk, strict=True))
+        operations = {path: CommitOperationAdd(path_in_repo=path, path_or_fileobj=add.local)
+                      for path, add in pairs if add.early is None}  # fmt: skip
+        early = {path: add.early for path, add in pairs if add.early is not None}
+
+        def ready() -> list:
+            if operations:
+                # Uploaded while the early uploads are still going (the commit would only start
+                # after them): create_commit then finds every LFS file uploaded.
+                self.fs.api.preupload_lfs_files(
+                    self.repo.id,
+                    list(operations.values()),
+                    repo_type=self.repo.type,
+                    revision=self.fs.revision,
+                    num_threads=self.fs.jobs,
+                    free_memory=False,
+                )
+            for path, future in early.items():
+                if path not in operations:  # an early upload that failed: the commit does it
+                    operations[path] = future.result() or CommitOperationAdd(
+                        path_in_repo=path, path_or_fileobj=chunk[paths.index(path)].local
+                    )
+            return [operations[path] for path in paths]
+
+        return ready
 
     def _commit_deletes(self, deletes: list[str]) -> set[str]:
         from huggingface_hub import CommitOperationDelete
@@ -183,13 +286,13 @@ class _Committer:
         operations = [CommitOperationDelete(path_in_repo=p, is_folder=False) for p in paths]
         summary = f"{self.action}: remove {len(paths)} unreferenced object(s)"
         try:
-            self._commit(operations, summary, _describe(paths))
+            self._commit(lambda: operations, summary, _describe(paths))
         except Exception as exc:
             logger.error("hf: delete commit to %s failed: %s", self.repo.display, exc)
             return set(deletes)
         return set()
 
-    def _commit(self, operations: list, summary: str, description: str) -> None:
+    def _commit(self, operations: Callable[[], list], summary: str, description: str) -> None:
         from huggingface_hub.errors import (
             HfHubHTTPError,
             RepositoryNotFoundError,
@@ -198,13 +301,14 @@ class _Committer:
 
         api = self.fs.api
         waits = 0
+        created = False
         while True:
             try:
                 # 429 (the commit rate limit) is waited out below, for as long as the Hub asks.
                 retrying(
                     lambda: api.create_commit(
                         self.repo.id,
-                        operations,
+                        operations(),
                         commit_message=summary,
                         commit_description=description,
                         repo_type=self.repo.type,
@@ -217,9 +321,9 @@ class _Committer:
                 )
                 break
             except (RepositoryNotFoundError, RevisionNotFoundError) as exc:
-                if not self.fs.create_repo or self.created:
+                if created or not self.staging.create(self.repo):
                     raise self.fs.missing_repo_error(self.repo, exc) from None
-                self._create()
+                created = True
             except HfHubHTTPError as exc:
                 wait = retry_after(exc)
                 if wait is None or waits >= MAX_RATE_LIMIT_RETRIES:
@@ -233,15 +337,3 @@ class _Committer:
                 )
                 time.sleep(wait)
         self.fs.invalidate_listings()
-
-    def _create(self) -> None:
-        api = self.fs.api
-        api.create_repo(
-            self.repo.id, repo_type=self.repo.type, private=self.fs.private, exist_ok=True
-        )
-        if self.fs.revision != "main":
-            api.create_branch(
-                self.repo.id, branch=self.fs.revision, repo_type=self.repo.type, exist_ok=True
-            )
-        self.created = True
-        logger.info("hf: created %s", self.repo.display)

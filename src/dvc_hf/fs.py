@@ -448,7 +448,7 @@ class HfFileSystem(FileSystem):
         try:
             yield staging
         except BaseException:
-            staging.discard()
+            staging.discard(wait=False)
             raise
         finally:
             with self._staging_lock:
