@@ -75,6 +75,9 @@ def ensure(root: Path, artifacts: Iterable[Artifact], *, force: bool = False) ->
     from ckpt.locking import checkout_lock
 
     wanted = {a.path: a for a in artifacts}
+    if skip_downloads() and not any((root / p).exists() for p in wanted):
+        # Nothing to check and nothing to fetch: skip without taking (creating) the lock.
+        raise _skipped(wanted, list(wanted))
     with checkout_lock(root):
         snap = snapshot.take(root)
         for artifact in wanted.values():
@@ -84,15 +87,19 @@ def ensure(root: Path, artifacts: Iterable[Artifact], *, force: bool = False) ->
         if not missing:
             return {p: root / p for p in wanted}
         if skip_downloads():
-            names = ", ".join(wanted[p].name for p in missing)
-            raise CheckpointSkipped(
-                f"Checkpoint(s) {names} not present and SKIP_CHECKPOINT_DOWNLOAD is set, so "
-                f"nothing was fetched. Unset it and run `ckpt pull {' '.join(wanted[p].name for p in missing)}`."
-            )
+            raise _skipped(wanted, missing)
         with fetch.backed_up(snap, missing, enabled=force):
             placed = fetch.pull(snap, [wanted[p] for p in missing])
             _verify_fetched(snap, wanted, placed)
     return {p: root / p for p in wanted}
+
+
+def _skipped(wanted: dict[str, Artifact], missing: list[str]) -> CheckpointSkipped:
+    names = [wanted[p].name for p in missing]
+    return CheckpointSkipped(
+        f"Checkpoint(s) {', '.join(names)} not present and SKIP_CHECKPOINT_DOWNLOAD is set, so "
+        f"nothing was fetched. Unset it and run `ckpt pull {' '.join(names)}`."
+    )
 
 
 def _verify_present(snap: Snapshot, wanted: dict[str, Artifact]) -> list[str]:

@@ -123,6 +123,8 @@ def test_skip_env_raises_without_touching_the_remote(project, monkeypatch):
     with pytest.raises(CheckpointSkipped, match="SKIP_CHECKPOINT_DOWNLOAD"):
         get_checkpoint("mp_20_vae")
     assert not (project.root / ".dvc/cache").exists()
+    # Nothing to check, nothing to fetch: not even the checkout lock is created.
+    assert not (project.root / ".dvc/tmp/ckpt").exists()
 
 
 def test_skip_env_still_returns_present_checkpoints(project, monkeypatch):
