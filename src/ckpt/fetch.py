@@ -105,10 +105,16 @@ def _from_first_remote(
             f"the files into place, then {then}."
         )
     failures: list[str] = []
-    last_error: BaseException | None = None
+    # The latest remote error, with its remote: the cause of ours if every remote fails (which
+    # `ckpt -v` prints), else shown on its own at debug level once another error or a success
+    # supersedes it. So `-v` shows each original traceback once.
+    pending: tuple[str, BaseException] | None = None
     for remote in remotes:
         info = _remote_info(snap, remote)
         reason, error = _fetch_from(snap, info, wanted, missing)
+        if pending is not None and (reason is None or error is not None):
+            log.debug("Remote '%s' failed with:", pending[0], exc_info=pending[1])
+            pending = None
         if reason is None:
             if failures:
                 log.warning("Fetched %s from remote '%s' (%s).", what, remote.name, remote.url)
@@ -116,9 +122,7 @@ def _from_first_remote(
                 log.info("Fetched %s from remote '%s' (%s).", what, remote.name, remote.url)
             return remote.name
         if error is not None:
-            # The original error, with its traceback, for `ckpt -v`.
-            log.debug("Remote '%s' failed with:", remote.name, exc_info=error)
-            last_error = error
+            pending = (remote.name, error)
         failures.append(f"remote '{remote.name}' ({_where(info)}): {reason}")
         if remote is not remotes[-1]:
             log.warning(
@@ -132,7 +136,7 @@ def _from_first_remote(
         + "\n  ".join(failures)
         + place.disk_hint(" ".join(failures))
         + f"\nFix the cause above, then {then}."
-    ) from last_error
+    ) from (pending[1] if pending else None)
 
 
 def _remote_info(snap: Snapshot, remote: dvcfiles.Remote) -> RemoteInfo:
