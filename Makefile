@@ -88,4 +88,5 @@ bench-quick: $(INSTALLED)
 	$(BIN)/python -m benchmarks.run --quick
 
 clean:
-	rm -rf $(VENV) .venv-compat-low .venv-compat-high .venv-lock .pytest_cache .ruff_cache .demo
+	rm -rf $(VENV) .venv-compat-low .venv-compat-high $(WHEEL_VENV) build .venv-lock \
+		.pytest_cache .ruff_cache
