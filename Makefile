@@ -8,7 +8,7 @@ PYTEST_ARGS ?=
 # Every distribution `make test` and `make demo` use, pinned with hashes (`make lock` writes it).
 LOCK := requirements/dev.lock
 
-.PHONY: demo test test-compat lint format bench bench-quick lock clean
+.PHONY: demo test test-compat wheel-low lint format bench bench-quick lock clean
 
 $(INSTALLED): pyproject.toml tools/pyproject.toml $(LOCK)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -45,6 +45,26 @@ compat-%: .venv-compat-%/.installed
 	.venv-compat-$*/bin/python -m pip install --quiet --no-deps -e tools
 	touch $@
 
+# The wheel as a user gets it: built by `pip wheel`, then a plain `pip install` (dependency
+# resolution on) into a venv that holds only the lowest dvc, dvc-s3 and huggingface_hub, never the
+# project. tests/wheel checks that those versions stay and that ckpt and dvc work from the wheel.
+# Rebuilt every run: a failed check may leave that venv upgraded.
+WHEEL_VENV := .venv-wheel-low
+WHEEL_DIR := build/wheel
+
+compat-low: wheel-low
+
+wheel-low: .venv-compat-low/.installed
+	rm -rf $(WHEEL_VENV) $(WHEEL_DIR)
+	$(PYTHON) -m venv $(WHEEL_VENV)
+	$(WHEEL_VENV)/bin/python -m pip install --quiet -c requirements/compat-low.txt \
+		dvc dvc-s3 huggingface_hub
+	$(WHEEL_VENV)/bin/python -m pip wheel --quiet --no-deps -w $(WHEEL_DIR) .
+	WHEEL_CHECK_VENV=$(WHEEL_VENV) WHEEL_CHECK_DIR=$(WHEEL_DIR) \
+		.venv-compat-low/bin/python -m pytest -p no:cacheprovider tests/wheel
+	$(WHEEL_VENV)/bin/python -m pip list 2>/dev/null | \
+		grep -iE '^(chemeleon2-ckpt|dvc|dvc-s3|dvc-data|dvc-objects|huggingface.hub|pathspec) '
+
 demo: $(INSTALLED)
 	$(BIN)/python -m ckpt_devtools.demo
 
@@ -68,4 +88,5 @@ bench-quick: $(INSTALLED)
 	$(BIN)/python -m benchmarks.run --quick
 
 clean:
-	rm -rf $(VENV) .venv-compat-low .venv-compat-high .venv-lock .pytest_cache .ruff_cache .demo
+	rm -rf $(VENV) .venv-compat-low .venv-compat-high $(WHEEL_VENV) build .venv-lock \
+		.pytest_cache .ruff_cache

@@ -46,6 +46,8 @@ def test_compat_job_runs_both_ends_of_the_ranges():
     assert [s.get("run") for s in job["steps"] if "run" in s] == ["make compat-${{ matrix.end }}"]
     makefile = (REPO / "Makefile").read_text()
     assert "test-compat: compat-low compat-high" in makefile
+    # The check of the wheel installed beside the lowest versions (tests/wheel) rides on the low end.
+    assert "compat-low: wheel-low" in makefile
     for end in ("low", "high"):
         assert (REPO / "requirements" / f"compat-{end}.txt").is_file()
 
