@@ -83,6 +83,7 @@ def test_plain_dvc_accepts_hf_remote_and_its_options(dvc_cli: DvcCli):
     assert api.stdout.strip() == expected
 
 
+@pytest.mark.slow
 def test_bad_urls_and_options_say_what_to_do(dvc_cli: DvcCli, shared_hub: LocalHub):
     cli = dvc_cli
     (cli.root / "foo").write_text("foo")
@@ -272,6 +273,7 @@ def test_interrupted_push_leaves_no_dir_and_next_push_completes(
     assert len(remote_files(hub, repo_id)) == 10 + 1 + 1 + 1
 
 
+@pytest.mark.slow
 def test_rate_limited_commit_waits_for_retry_after(dvc_cli: DvcCli, local_hub: LocalHub):
     cli, hub = dvc_cli, local_hub
     repo_id = new_repo(hub)
@@ -285,6 +287,7 @@ def test_rate_limited_commit_waits_for_retry_after(dvc_cli: DvcCli, local_hub: L
     assert statuses == [429, 200]
 
 
+@pytest.mark.slow
 def test_missing_repo_error_then_create_repo_private(dvc_cli: DvcCli, local_hub: LocalHub):
     cli, hub = dvc_cli, local_hub
     use_remote(cli, hub, "acme/new-store", ("commit_message", "publish checkpoints"))
@@ -303,6 +306,7 @@ def test_missing_repo_error_then_create_repo_private(dvc_cli: DvcCli, local_hub:
     assert commit.title.startswith("publish checkpoints: 1 object(s)")
 
 
+@pytest.mark.slow
 def test_branch_and_token_options(dvc_cli: DvcCli, hub_factory):
     cli = dvc_cli
     hub = hub_factory(tokens={"hf_writer": "rw"})

@@ -8,7 +8,7 @@ from helpers.project import checkpoint_bytes
 
 from ckpt import get_checkpoint
 
-pytestmark = pytest.mark.slow
+# The default suite (`make test`) pushes and pulls through S3; the slow tier has the rest.
 
 TOKEN = "hf_test_rw_token_s3_fallback"
 VAE = "ckpts/mp_20/vae/dng_m4owq4i5_v0.ckpt"
@@ -40,6 +40,7 @@ def test_push_and_pull_through_s3(s3_project, s3_server, tmp_path):
     assert "are in sync" in project.dvc("status", "-c", "-r", "s3").stdout
 
 
+@pytest.mark.slow
 def test_loader_falls_back_to_s3_and_says_which_remote_served(
     s3_project, s3_server, hub_factory, caplog
 ):
@@ -61,6 +62,7 @@ def test_loader_falls_back_to_s3_and_says_which_remote_served(
     assert "Fetched mp_20_vae from remote 's3'" in caplog.text
 
 
+@pytest.mark.slow
 def test_publish_checks_s3_credentials_before_any_work(s3_project, s3_server):
     project = s3_project
     project.dvc("pull", "-q")
@@ -71,6 +73,7 @@ def test_publish_checks_s3_credentials_before_any_work(s3_project, s3_server):
     assert s3_server.keys() == []
 
 
+@pytest.mark.slow
 def test_publish_to_every_remote_including_s3(s3_project, s3_server):
     project = s3_project
     project.dvc("pull", "-q")

@@ -55,8 +55,16 @@ def set_token(token: str):
 @pytest.mark.parametrize(
     ("breakage", "says"),
     [
-        (break_url("hf://chemeleon2"), ["does not name a Hub repository", "hf://ORG/REPO"]),
-        (break_url("hf://chemeleon2/no-such-repo"), ["was not found", "token"]),
+        pytest.param(
+            break_url("hf://chemeleon2"),
+            ["does not name a Hub repository", "hf://ORG/REPO"],
+            marks=pytest.mark.slow,
+        ),
+        pytest.param(
+            break_url("hf://chemeleon2/no-such-repo"),
+            ["was not found", "token"],
+            marks=pytest.mark.slow,
+        ),
         (set_token(BAD_TOKEN), ["401", "HF_TOKEN"]),
     ],
     ids=["malformed-url", "missing-repo", "bad-token"],
@@ -88,8 +96,14 @@ def _stage_new_checkpoint(project: HubProject) -> None:
     ("breakage", "says"),
     [
         (set_token(READ_TOKEN), ["403", "write token"]),
-        (break_url("hf://chemeleon2/no-such-repo"), ["was not found", "create_repo true"]),
-        (break_url("hf://chemeleon2"), ["does not name a Hub repository"]),
+        pytest.param(
+            break_url("hf://chemeleon2/no-such-repo"),
+            ["was not found", "create_repo true"],
+            marks=pytest.mark.slow,
+        ),
+        pytest.param(
+            break_url("hf://chemeleon2"), ["does not name a Hub repository"], marks=pytest.mark.slow
+        ),
     ],
     ids=["read-only-token", "missing-repo", "malformed-url"],
 )
