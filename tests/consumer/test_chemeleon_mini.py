@@ -35,9 +35,8 @@ def pytest_in(root: Path, env: dict[str, str], *args: str) -> pytest.RunResult:
     return pytest.RunResult(proc.returncode, proc.stdout.splitlines(), proc.stderr.splitlines(), 0)
 
 
-@pytest.mark.parametrize(
-    "xdist", [[], pytest.param(["-n", "2"], marks=pytest.mark.slow)], ids=["serial", "xdist"]
-)
+@pytest.mark.slow  # skipping is tested by default in tests/loader/test_import_skip.py and tests/baseline
+@pytest.mark.parametrize("xdist", [[], ["-n", "2"]], ids=["serial", "xdist"])
 def test_skip_download_skips_every_checkpoint_test_and_nothing_errors(project, xdist):
     env = consumer(project) | {"SKIP_CHECKPOINT_DOWNLOAD": "true"}
     result = pytest_in(project.root, env, *xdist)

@@ -90,6 +90,7 @@ def _hf_only(project: Project, hub: LocalHub, prefix: str) -> tuple[str, dict[st
     return repo_id, manifest
 
 
+@pytest.mark.slow
 def test_objects_verified_while_streaming_are_not_read_again(
     project: Project, shared_hub: LocalHub, monkeypatch
 ):

@@ -96,17 +96,12 @@ def _stage_new_checkpoint(project: HubProject) -> None:
     ("breakage", "says"),
     [
         (set_token(READ_TOKEN), ["403", "write token"]),
-        pytest.param(
-            break_url("hf://chemeleon2/no-such-repo"),
-            ["was not found", "create_repo true"],
-            marks=pytest.mark.slow,
-        ),
-        pytest.param(
-            break_url("hf://chemeleon2"), ["does not name a Hub repository"], marks=pytest.mark.slow
-        ),
+        (break_url("hf://chemeleon2/no-such-repo"), ["was not found", "create_repo true"]),
+        (break_url("hf://chemeleon2"), ["does not name a Hub repository"]),
     ],
     ids=["read-only-token", "missing-repo", "malformed-url"],
 )
+@pytest.mark.slow  # by default: the remote matrix's plain `dvc push` with a refused token
 def test_push_fails_clearly_and_changes_nothing_remote(pulled: HubProject, breakage, says):
     project = pulled
     _stage_new_checkpoint(project)

@@ -344,9 +344,7 @@ PUBLISH = {
 }
 
 
-@pytest.mark.parametrize(
-    ("kind", "failure"), cases({("hf", "bad-credentials"), ("s3", "missing-credentials")}, PUBLISH)
-)
+@pytest.mark.parametrize(("kind", "failure"), cases({("hf", "bad-credentials")}, PUBLISH))
 def test_ckpt_publish(setup_case, project: Project, kind: str, failure: str):
     project.dvc("pull", "-q")  # the files to publish, from the directory remote
     failing = setup_case(kind, failure, second=False)
@@ -370,7 +368,7 @@ DVC_HF = {
 @pytest.mark.parametrize(
     ("failure", "command"),
     cases(
-        {("missing-repo", "pull"), ("bad-credentials", "push")},
+        {("bad-credentials", "push")},
         [(f, c) for f in DVC_HF for c in ("push", "pull")],
     ),
 )
