@@ -8,7 +8,7 @@ PYTEST_ARGS ?=
 # Every distribution `make test` and `make demo` use, pinned with hashes (`make lock` writes it).
 LOCK := requirements/dev.lock
 
-.PHONY: demo test test-compat wheel-low lint format bench bench-quick lock clean
+.PHONY: demo test test-slow test-all test-compat wheel-low lint format bench bench-quick lock clean
 
 $(INSTALLED): pyproject.toml tools/pyproject.toml $(LOCK)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -70,8 +70,18 @@ demo: $(INSTALLED)
 
 # SKIP_CHECKPOINT_DOWNLOAD keeps tests/baseline from reaching for the real Hub; the loader's own
 # tests unset it and run against local remotes and the local Hub.
+# Two tiers (README.md, "Tests"): `make test` runs a case of every feature, `make test-slow` the
+# exhaustive rest (tests marked slow), `make test-all` both in one run. CI runs test, then test-slow.
+TEST := SKIP_CHECKPOINT_DOWNLOAD=true $(BIN)/python -m pytest -n 2
+
 test: $(INSTALLED) lint
-	SKIP_CHECKPOINT_DOWNLOAD=true $(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
+	$(TEST) -m "not slow" $(PYTEST_ARGS)
+
+test-slow: $(INSTALLED)
+	$(TEST) -m slow $(PYTEST_ARGS)
+
+test-all: $(INSTALLED) lint
+	$(TEST) $(PYTEST_ARGS)
 
 lint: $(INSTALLED)
 	$(BIN)/ruff format --check .

@@ -17,6 +17,10 @@ os.environ.update(
         "HF_HUB_DISABLE_PROGRESS_BARS": "1",
         "HF_HOME": os.path.join(_isolated, "hf-home"),
         "DVC_NO_ANALYTICS": "1",
+        # dvc_hf's documented knob (docs/DVC_HF.md): retries of 50, 100, 200 ms instead of 1, 2,
+        # 4 s. The tests count tries and read messages, never the waits' length; the tests of the
+        # default waits unset it.
+        "DVC_HF_RETRY_WAIT": "0.05",
         "DVC_GLOBAL_CONFIG_DIR": os.path.join(_isolated, "dvc-global"),
         "DVC_SYSTEM_CONFIG_DIR": os.path.join(_isolated, "dvc-system"),
         "DVC_SITE_CACHE_DIR": os.path.join(_isolated, "dvc-site-cache"),

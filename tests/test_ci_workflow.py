@@ -32,12 +32,33 @@ def test_the_validator_rejects_a_broken_workflow(tmp_path):
     assert validate(tmp_path / "ci.yml").returncode != 0
 
 
-def test_default_job_runs_make_test_and_skips_checkpoint_tests():
+def test_default_job_runs_both_tiers_and_skips_checkpoint_tests():
     jobs = yaml.safe_load(WORKFLOW.read_text())["jobs"]
     job = jobs["lint-and-test"]
     assert job["env"]["SKIP_CHECKPOINT_DOWNLOAD"] == "true"
-    # the README's command: installs from the lock, runs ruff, then pytest
-    assert [s.get("run") for s in job["steps"] if "run" in s] == ["make test"]
+    # the README's command (installs from the lock, runs ruff, the default tier), then the rest
+    assert [s.get("run") for s in job["steps"] if "run" in s] == ["make test", "make test-slow"]
+
+
+def test_local_ci_runs_both_tiers_in_the_same_order():
+    script = (REPO / ".ci" / "run").read_text()
+    commands = [line.strip() for line in script.splitlines() if line.startswith("make ")]
+    assert commands == ["make test", "make test-slow"]
+
+
+def recipe(makefile: str, target: str) -> str:
+    lines = makefile.split(f"\n{target}:", 1)[1].splitlines()[1:]
+    return "\n".join(line for line in lines[: next(i for i, x in enumerate(lines) if not x)])
+
+
+def test_the_two_tiers_split_the_suite_by_the_slow_marker():
+    # Together `make test` and `make test-slow` run every test exactly once.
+    makefile = (REPO / "Makefile").read_text()
+    assert '-m "not slow"' in recipe(makefile, "test")
+    assert "-m slow" in recipe(makefile, "test-slow")
+    assert " -m " not in recipe(makefile, "test-all")
+    assert "TEST := SKIP_CHECKPOINT_DOWNLOAD=true" in makefile
+    assert "slow:" in (REPO / "pyproject.toml").read_text()  # the marker is declared
 
 
 def test_compat_job_runs_both_ends_of_the_ranges():

@@ -5,11 +5,17 @@ huggingface_hub retries downloads, listings and LFS transfers itself (``http_bac
 one 503 fails a whole ``dvc push``, and a server that accepts connections but never answers hangs
 it forever. Retrying these calls is safe here: paths-info and repo-info only read, and a commit of
 content-addressed DVC objects that did land already is skipped by the client the second time.
+
+The first wait is 1 s, doubled after each failed try. ``DVC_HF_RETRY_WAIT`` (seconds, 0 to
+``MAX_WAIT``) sets that first wait instead: shorter against a local or test Hub, longer to be
+gentler with a busy one. A ``Retry-After`` the server sends is honoured either way.
 """
 
 from __future__ import annotations
 
 import logging
+import math
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -24,6 +30,8 @@ T = TypeVar("T")
 RETRY_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 MAX_TRIES = 4  # waits of 1, 2, 4 s between them (or what Retry-After asks, up to MAX_WAIT)
 MAX_WAIT = 60.0
+FIRST_WAIT = 1.0
+FIRST_WAIT_ENV = "DVC_HF_RETRY_WAIT"
 DEFAULT_CONNECT_TIMEOUT = 10.0
 DEFAULT_READ_TIMEOUT = 60.0
 # The longest Retry-After honoured, so a misconfigured server cannot park a push forever (the
@@ -49,6 +57,28 @@ def transient(exc: BaseException, status: frozenset[int] = RETRY_STATUS) -> floa
     ):
         return 0.0
     return None
+
+
+def first_wait() -> float:
+    """Seconds before the first retry: ``DVC_HF_RETRY_WAIT`` if it is a valid number, else 1."""
+    value = os.environ.get(FIRST_WAIT_ENV, "").strip()
+    if not value:
+        return FIRST_WAIT
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = math.nan
+    if not 0.0 <= seconds <= MAX_WAIT:  # also false for nan
+        # A typo must not turn retries off or park a push for hours; say so and go on.
+        logger.warning(
+            "hf: ignoring %s=%r (not seconds from 0 to %.0f); first retry waits %.0f s",
+            FIRST_WAIT_ENV,
+            value,
+            MAX_WAIT,
+            FIRST_WAIT,
+        )
+        return FIRST_WAIT
+    return seconds
 
 
 def retry_after(exc: Exception) -> float | None:
@@ -94,7 +124,7 @@ def retrying(
         raise httpx.ConnectError(
             f"{why} a moment ago; not asking {endpoint} again for {DOWN_FOR_S:.0f} s"
         )
-    delay = 1.0
+    delay = first_wait()
     for attempt in range(1, MAX_TRIES + 1):
         try:
             result = call()

@@ -35,6 +35,7 @@ def pytest_in(root: Path, env: dict[str, str], *args: str) -> pytest.RunResult:
     return pytest.RunResult(proc.returncode, proc.stdout.splitlines(), proc.stderr.splitlines(), 0)
 
 
+@pytest.mark.slow  # skipping is tested by default in tests/loader/test_import_skip.py and tests/baseline
 @pytest.mark.parametrize("xdist", [[], ["-n", "2"]], ids=["serial", "xdist"])
 def test_skip_download_skips_every_checkpoint_test_and_nothing_errors(project, xdist):
     env = consumer(project) | {"SKIP_CHECKPOINT_DOWNLOAD": "true"}
@@ -65,6 +66,7 @@ def test_with_a_directory_remote_every_test_passes(project):
     pytest_in(project.root, env).assert_outcomes(passed=ALL)
 
 
+@pytest.mark.slow  # the directory remote case runs by default
 def test_with_the_checkpoints_on_the_hub_every_test_passes(hub_project):
     env = consumer(hub_project)
     pytest_in(hub_project.root, env, "-n", "2").assert_outcomes(passed=ALL)

@@ -128,6 +128,8 @@ def waits(monkeypatch) -> list[float]:
     slept: list[float] = []
     monkeypatch.setattr(retry.time, "sleep", slept.append)
     monkeypatch.setattr(retry, "_down", {})
+    # tests/conftest.py shortens the waits for the whole suite; these tests pin the default.
+    monkeypatch.delenv(retry.FIRST_WAIT_ENV, raising=False)
     return slept
 
 
@@ -155,6 +157,43 @@ def test_retrying_gives_up_after_max_tries(waits: list[float]):
         retry.retrying(call, "commit", endpoint="http://hub")
     assert len(calls) == retry.MAX_TRIES
     assert waits == [1.0, 2.0, 4.0]
+
+
+def always_503():
+    raise http_error(503)
+
+
+def test_retry_wait_env_sets_the_first_wait_and_backoff_doubles_it(waits, monkeypatch):
+    monkeypatch.setenv(retry.FIRST_WAIT_ENV, "0.25")
+    with pytest.raises(HfHubHTTPError):
+        retry.retrying(always_503, "commit", endpoint="http://hub")
+    assert waits == [0.25, 0.5, 1.0]
+
+
+@pytest.mark.parametrize("value", ["soon", "-1", "nan", "3601"])
+def test_a_bad_retry_wait_env_keeps_the_default_and_says_so(waits, monkeypatch, value):
+    said: list[str] = []
+    # Not caplog: once DVC has set up its logging, its logger no longer propagates to the root.
+    monkeypatch.setattr(retry.logger, "warning", lambda msg, *args: said.append(msg % args))
+    monkeypatch.setenv(retry.FIRST_WAIT_ENV, value)
+    with pytest.raises(HfHubHTTPError):
+        retry.retrying(always_503, "commit", endpoint="http://hub")
+    assert waits == [1.0, 2.0, 4.0]
+    assert any(f"ignoring DVC_HF_RETRY_WAIT={value!r}" in line for line in said), said
+
+
+def test_retry_after_wins_over_a_short_retry_wait_env(waits, monkeypatch):
+    monkeypatch.setenv(retry.FIRST_WAIT_ENV, "0")
+    answers = [http_error(429, **{"Retry-After": "9"}), "done"]
+
+    def call():
+        answer = answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    assert retry.retrying(call, "paths-info", endpoint="http://hub") == "done"
+    assert waits == [9.0]
 
 
 def test_retrying_waits_as_long_as_retry_after_asks(waits: list[float]):

@@ -1,5 +1,6 @@
 """The loader's cold path (ckpt.get_checkpoint) pulling through an hf:// remote."""
 
+import pytest
 from helpers.dvc_cli import new_repo
 from helpers.hub import LocalHub
 from helpers.project import Project, checkpoint_bytes
@@ -89,6 +90,7 @@ def _hf_only(project: Project, hub: LocalHub, prefix: str) -> tuple[str, dict[st
     return repo_id, manifest
 
 
+@pytest.mark.slow
 def test_objects_verified_while_streaming_are_not_read_again(
     project: Project, shared_hub: LocalHub, monkeypatch
 ):
@@ -106,6 +108,7 @@ def test_objects_verified_while_streaming_are_not_read_again(
     assert path.read_bytes() == checkpoint_bytes(relpath)
 
 
+@pytest.mark.slow
 def test_all_objects_download_at_once(project: Project, shared_hub: LocalHub):
     from helpers.reliability import dvc_object_path
 
@@ -130,6 +133,7 @@ def test_all_objects_download_at_once(project: Project, shared_hub: LocalHub):
     assert max(starts) < min(r["ts"] for r in gets), "an object waited for another one"
 
 
+@pytest.mark.slow
 def test_a_refused_object_among_several_never_lands_in_the_cache(
     project: Project, shared_hub: LocalHub
 ):

@@ -9,12 +9,13 @@ C5 mp_20_vae v2         `ckpt publish`, committed by hand; the working tree (HEA
 
 from __future__ import annotations
 
+import json
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from helpers.project import Project, build_project, checkpoint_bytes, run
+from helpers.project import Project, build_project, built_once, checkpoint_bytes, project_env, run
 
 from ckpt import ignore
 from ckpt.registry import load_registry, unique_paths
@@ -91,7 +92,10 @@ def build_history(base: Path) -> History:
 
 @pytest.fixture(scope="session")
 def _history_template(tmp_path_factory: pytest.TempPathFactory) -> History:
-    return build_history(tmp_path_factory.mktemp("history"))
+    base, commits = built_once(
+        tmp_path_factory, "history", lambda b: json.dumps(build_history(b).commits)
+    )
+    return History(Project(base / "work", base / "remote", project_env()), json.loads(commits))
 
 
 @pytest.fixture

@@ -1,7 +1,8 @@
 """A published checkpoint project for tests: this repo's dvc.yaml, small checkpoints, a remote.
 
-Built once per session with the real ``git`` and ``dvc`` CLIs (``dvc add ckpts``, ``dvc push`` to a
-local directory remote), then copied for each test, so a test can break its copy freely.
+Built once per test run with the real ``git`` and ``dvc`` CLIs (``dvc add ckpts``, ``dvc push`` to
+a local directory remote) and shared by every xdist worker (``built_once``), then copied for each
+test, so a test can break its copy freely.
 """
 
 from __future__ import annotations
@@ -10,10 +11,12 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from filelock import FileLock
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -73,13 +76,40 @@ class Project:
         return run([sys.executable, "-c", code], cwd=cwd or self.root, env=self.env, check=check)
 
 
+def built_once(
+    tmp_path_factory: pytest.TempPathFactory, name: str, build: Callable[[Path], str]
+) -> tuple[Path, str]:
+    """``build(directory)`` once per test run, whichever xdist worker asks first; every worker
+    gets the directory and the string ``build`` returned (pytest-xdist's documented pattern).
+
+    Templates take tens of seconds of git and dvc subprocesses; on 2 cores, each worker building
+    its own cost the whole run that much. The directory sits under the run's base temp dir, which
+    every worker shares; it must not hold anything private to one worker (its environment is
+    rebuilt by each, see ``project_env``)."""
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent
+    target, done = shared / name, shared / f"{name}.done"
+    with FileLock(str(shared / f"{name}.lock")):
+        if not done.exists():
+            shutil.rmtree(target, ignore_errors=True)  # a build that failed half-way
+            done.write_text(build(target))
+    return target, done.read_text()
+
+
+def project_env() -> dict[str, str]:
+    """What the template's commands run with: this process's environment (its own HF_HOME and
+    DVC config dirs), without the variables the tests set per project."""
+    return {
+        k: v for k, v in os.environ.items() if k not in ("CKPT_REPO", "SKIP_CHECKPOINT_DOWNLOAD")
+    }
+
+
 def build_project(base: Path, size: int = SIZE) -> Project:
     """git + dvc init, the real dvc.yaml, one file per registry path, dvc add, push."""
     root, remote = base / "work", base / "remote"
     root.mkdir(parents=True)
-    env = {
-        k: v for k, v in os.environ.items() if k not in ("CKPT_REPO", "SKIP_CHECKPOINT_DOWNLOAD")
-    }
+    env = project_env()
     run(["git", "init", "-q"], cwd=root, env=env)
     run([DVC, "init", "-q"], cwd=root, env=env)
     shutil.copy(REPO / "dvc.yaml", root / "dvc.yaml")
@@ -101,7 +131,8 @@ def build_project(base: Path, size: int = SIZE) -> Project:
 
 @pytest.fixture(scope="session")
 def _project_template(tmp_path_factory: pytest.TempPathFactory) -> Project:
-    return build_project(tmp_path_factory.mktemp("template"))
+    base, _ = built_once(tmp_path_factory, "template", lambda b: str(build_project(b).root))
+    return Project(base / "work", base / "remote", project_env())
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 from helpers.hub import LocalHub
-from helpers.project import Project, checkpoint_bytes, run
+from helpers.project import Project, built_once, checkpoint_bytes, run
 
 # Recognisable, made up: the secrets tests look for these strings everywhere.
 WRITE_TOKEN = "hf_TESTSECRETwrite0c7a1d9e5b3f8a2c6e4d"
@@ -131,21 +131,25 @@ def client_env(base: dict[str, str], home: Path, token: str | None = None) -> di
 
 @pytest.fixture(scope="session")
 def _hub_template(_project_template: Project, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Project + Hub data with every checkpoint pushed through hf:// (once per session/worker)."""
-    from huggingface_hub import HfApi
+    """Project + Hub data with every checkpoint pushed through hf:// (once per run, shared by
+    the xdist workers)."""
 
-    base = tmp_path_factory.mktemp("hub-template")
-    root = base / "work"
-    shutil.copytree(_project_template.root, root, symlinks=True)
-    env = client_env(_project_template.env, base)
-    with LocalHub(base / "hub", tokens=TOKENS) as hub:
-        HfApi(endpoint=hub.url, token=WRITE_TOKEN).create_repo(REPO_ID, private=True)
-        write_remote_config(root, hub.url)
-        write_local_token(root, WRITE_TOKEN)
-        run([str(Path(sys.executable).parent / "dvc"), "push", "-q"], cwd=root, env=env)
-    run(["git", "commit", "-q", "-am", "checkpoints on the Hub"], cwd=root, env=env)
-    (base / "hub" / "requests.jsonl").unlink()
-    return base
+    def build(base: Path) -> str:
+        from huggingface_hub import HfApi
+
+        root = base / "work"
+        shutil.copytree(_project_template.root, root, symlinks=True)
+        env = client_env(_project_template.env, base)
+        with LocalHub(base / "hub", tokens=TOKENS) as hub:
+            HfApi(endpoint=hub.url, token=WRITE_TOKEN).create_repo(REPO_ID, private=True)
+            write_remote_config(root, hub.url)
+            write_local_token(root, WRITE_TOKEN)
+            run([str(Path(sys.executable).parent / "dvc"), "push", "-q"], cwd=root, env=env)
+        run(["git", "commit", "-q", "-am", "checkpoints on the Hub"], cwd=root, env=env)
+        (base / "hub" / "requests.jsonl").unlink()
+        return ""
+
+    return built_once(tmp_path_factory, "hub-template", build)[0]
 
 
 @pytest.fixture

@@ -40,7 +40,9 @@ def run(project, pytester):
     return run
 
 
-@pytest.mark.parametrize("xdist", [[], ["-n", "2"]], ids=["serial", "xdist"])
+@pytest.mark.parametrize(
+    "xdist", [[], pytest.param(["-n", "2"], marks=pytest.mark.slow)], ids=["serial", "xdist"]
+)
 def test_skip_download_skips_the_module_with_the_fetch_command(run, monkeypatch, xdist):
     monkeypatch.setenv("SKIP_CHECKPOINT_DOWNLOAD", "true")
     result = run(*xdist)

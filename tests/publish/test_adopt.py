@@ -13,7 +13,7 @@ from huggingface_hub import CommitOperationAdd, HfApi
 
 from ckpt.adopt import AdoptError, parse_source
 
-pytestmark = pytest.mark.slow
+# The default suite (`make test`) adopts once and refuses once; the slow tier has the rest.
 
 RW = "hf_test_rw_token_adopt"
 REPO_ID = "hspark1212/chemeleon2-checkpoints"
@@ -141,6 +141,7 @@ def test_adopt_downloads_once_verifies_places_and_records_origin(consumer, hub, 
     assert status.returncode == 0, status.stdout + status.stderr
 
 
+@pytest.mark.slow
 def test_pushing_adopted_files_to_the_same_repo_uploads_no_lfs_bytes(consumer, hub, api):
     consumer.ckpt("adopt", URL, "--prefix", "v0.0.1", check=True)
     batches, uploads = hub.count(kind="lfs-batch"), lfs_uploads(hub)
@@ -160,6 +161,7 @@ def test_pushing_adopted_files_to_the_same_repo_uploads_no_lfs_bytes(consumer, h
     assert Path(got.stdout.strip()).read_bytes() == checkpoint_bytes(VAE)
 
 
+@pytest.mark.slow
 def test_publish_after_adopt_keeps_the_layout_and_the_authors_readme(consumer, hub, api):
     consumer.ckpt("adopt", URL, "--prefix", "v0.0.1", check=True)
     uploads = lfs_uploads(hub)
@@ -195,6 +197,7 @@ def test_publish_after_adopt_keeps_the_layout_and_the_authors_readme(consumer, h
     assert hub.commits(REPO_ID) == commits + 1
 
 
+@pytest.mark.slow
 def test_publish_refuses_to_overwrite_an_adopted_file_with_other_bytes(consumer, hub, api):
     consumer.ckpt("adopt", URL, "--prefix", "v0.0.1", check=True)
     (consumer.root / VAE).write_bytes(b"PK\x03\x04\x00 retrained " * 1000)
@@ -218,6 +221,7 @@ def test_a_wrong_prefix_suggests_the_one_found_and_changes_nothing(consumer, hub
     assert file_gets(hub, "") == []  # checked before downloading anything
 
 
+@pytest.mark.slow
 def test_a_missing_file_is_named_and_nothing_is_adopted(consumer, hub, api):
     api.delete_file("v0.0.1/alex_mp_20/vae/dng_j1jgz9t0_v1.ckpt", REPO_ID)
     before = snapshot(consumer.root)
@@ -232,6 +236,7 @@ def test_a_missing_file_is_named_and_nothing_is_adopted(consumer, hub, api):
     assert file_gets(hub) == []
 
 
+@pytest.mark.slow
 def test_a_sha256_mismatch_leaves_nothing_half_adopted(consumer, hub):
     # Corrupt one LFS object in the Hub's store, same size: only a hash check can tell.
     sha = hashlib.sha256(checkpoint_bytes(VAE)).hexdigest()
@@ -245,6 +250,7 @@ def test_a_sha256_mismatch_leaves_nothing_half_adopted(consumer, hub):
     assert snapshot(consumer.root) == before  # no file placed, no temp file left
 
 
+@pytest.mark.slow
 def test_an_existing_file_with_other_bytes_is_kept_and_refused(consumer):
     mine = consumer.root / VAE
     mine.parent.mkdir(parents=True)
@@ -256,6 +262,7 @@ def test_an_existing_file_with_other_bytes_is_kept_and_refused(consumer):
     assert not (consumer.root / "ckpts.dvc").exists()
 
 
+@pytest.mark.slow
 def test_identical_files_already_in_place_are_not_downloaded_again(consumer, hub):
     (consumer.root / VAE).parent.mkdir(parents=True)
     (consumer.root / VAE).write_bytes(checkpoint_bytes(VAE))
@@ -264,6 +271,7 @@ def test_identical_files_already_in_place_are_not_downloaded_again(consumer, hub
     assert "v0.0.1/mp_20/vae/dng_m4owq4i5_v0.ckpt" not in file_gets(hub)
 
 
+@pytest.mark.slow
 def test_map_takes_a_checkpoint_from_another_path(consumer, hub, api):
     api.upload_file(
         path_or_fileobj=checkpoint_bytes(VAE), path_in_repo="legacy/vae.ckpt", repo_id=REPO_ID
@@ -278,6 +286,7 @@ def test_map_takes_a_checkpoint_from_another_path(consumer, hub, api):
     assert (consumer.root / VAE).read_bytes() == checkpoint_bytes(VAE)
 
 
+@pytest.mark.slow
 def test_bad_maps_and_prefixes_are_refused_before_any_request(consumer, hub):
     before = snapshot(consumer.root)
     requests = hub.count()
@@ -294,6 +303,7 @@ def test_bad_maps_and_prefixes_are_refused_before_any_request(consumer, hub):
     assert hub.count() == requests
 
 
+@pytest.mark.slow
 def test_unknown_repo_revision_or_endpoint(consumer, hub):
     cases = [
         (["hf://hspark1212/nope", "--endpoint", hub.url], "was not found on"),
@@ -307,6 +317,7 @@ def test_unknown_repo_revision_or_endpoint(consumer, hub):
         assert not (consumer.root / "ckpts.dvc").exists()
 
 
+@pytest.mark.slow
 def test_dataset_repo_at_a_tag_with_endpoint_and_token_from_the_environment(
     consumer, hub, api, tmp_path
 ):

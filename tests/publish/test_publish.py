@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from helpers.project import BIN, REPO, Project, checkpoint_bytes, run
 
-pytestmark = pytest.mark.slow
+# The default suite (`make test`) publishes once, refuses once; the slow tier has the rest.
+slow = pytest.mark.slow
 
 RW, RO = "hf_test_rw_token_publish", "hf_test_ro_token_publish"
 REPO_ID = "chemeleon2/checkpoints"
@@ -31,11 +32,14 @@ def maintainer(tmp_path, hub, _project_template):
     (root / "ckpts.dvc").unlink()
     env = {k: v for k, v in _project_template.env.items() if not k.startswith("HF_TOKEN")}
     project = Project(root, tmp_path / "unused", env | {"HF_HUB_DISABLE_XET": "1"})
-    project.dvc("remote", "remove", "local")
-    project.dvc("remote", "add", "-d", "hf", f"hf://{REPO_ID}")
-    project.dvc("remote", "modify", "hf", "endpoint", hub.url)
-    project.dvc("remote", "modify", "hf", "create_repo", "true")
-    project.dvc("remote", "modify", "--local", "hf", "token", RW)
+    # What `dvc remote remove local`, `dvc remote add -d hf URL`, `dvc remote modify hf ...` and
+    # `--local ... token` write (five dvc processes cost seconds each on a loaded machine; the CLI
+    # itself is what tests/dvc_hf test).
+    (root / ".dvc" / "config").write_text(
+        f"[core]\n    analytics = false\n    remote = hf\n['remote \"hf\"']\n"
+        f"    url = hf://{REPO_ID}\n    endpoint = {hub.url}\n    create_repo = true\n"
+    )
+    (root / ".dvc" / "config.local").write_text(f"['remote \"hf\"']\n    token = {RW}\n")
     run(["git", "add", "-A"], cwd=root, env=env)
     run(["git", "commit", "-q", "-m", "hf remote"], cwd=root, env=env)
     return project
@@ -75,6 +79,7 @@ def test_publish_pushes_mirrors_and_says_what_to_commit(maintainer, hub, tmp_pat
         assert hashlib.md5(data).hexdigest() in card and hashlib.sha256(data).hexdigest() in card
 
 
+@slow
 def test_republishing_uploads_nothing(maintainer, hub):
     maintainer.ckpt("publish", check=True)
     commits, uploaded = hub.commits(REPO_ID), lfs_bytes_uploaded(hub)
@@ -87,6 +92,7 @@ def test_republishing_uploads_nothing(maintainer, hub):
     )  # still uncommitted: the maintainer's call
 
 
+@slow
 def test_a_clone_gets_checkpoints_through_the_hf_remote(maintainer, hub, tmp_path):
     maintainer.ckpt("publish", check=True)
     run(["git", "add", "ckpts.dvc", "dvc.yaml"], cwd=maintainer.root, env=maintainer.env)
@@ -112,8 +118,8 @@ def test_a_clone_gets_checkpoints_through_the_hf_remote(maintainer, hub, tmp_pat
     ("token", "message"),
     [
         (RO, "is read-only"),
-        ("hf_not_a_known_token", "was refused"),
-        (None, "No Hugging Face token"),
+        pytest.param("hf_not_a_known_token", "was refused", marks=slow),
+        pytest.param(None, "No Hugging Face token", marks=slow),
     ],
 )
 def test_credentials_are_checked_before_any_work(maintainer, hub, token, message):
@@ -128,6 +134,7 @@ def test_credentials_are_checked_before_any_work(maintainer, hub, token, message
     assert hub.count(kind="commit") == 0 and hub.count(kind="lfs-upload") == 0
 
 
+@slow
 def test_a_registered_file_must_be_there(maintainer, hub):
     (maintainer.root / "ckpts/mp_20/vae/extra.ckpt").write_bytes(b"unregistered")
     (maintainer.root / VAE).unlink()
@@ -141,6 +148,7 @@ def test_a_registered_file_must_be_there(maintainer, hub):
     assert (maintainer.root / "ckpts/mp_20/vae/extra.ckpt").read_bytes() == b"unregistered"
 
 
+@slow
 def test_an_authors_readme_is_kept_and_the_card_goes_in_its_own_section(maintainer, hub, tmp_path):
     from huggingface_hub import HfApi
 
@@ -166,6 +174,7 @@ def test_an_authors_readme_is_kept_and_the_card_goes_in_its_own_section(maintain
     assert hashlib.sha256(checkpoint_bytes(VAE)).hexdigest() not in after
 
 
+@slow
 def test_mirror_prefix_puts_the_readable_copies_in_a_folder(maintainer, hub, tmp_path):
     from huggingface_hub import HfApi
 
@@ -178,7 +187,8 @@ def test_mirror_prefix_puts_the_readable_copies_in_a_folder(maintainer, hub, tmp
 
 
 @pytest.mark.parametrize(
-    ("prefix", "message"), [("../x", "no '..'"), ("files/md5", "DVC's object store")]
+    ("prefix", "message"),
+    [("../x", "no '..'"), pytest.param("files/md5", "DVC's object store", marks=slow)],
 )
 def test_bad_mirror_prefixes_are_refused_before_any_work(maintainer, hub, prefix, message):
     out = maintainer.ckpt("publish", "--mirror-prefix", prefix)
@@ -187,6 +197,7 @@ def test_bad_mirror_prefixes_are_refused_before_any_work(maintainer, hub, prefix
     assert hub.count(kind="commit") == 0
 
 
+@slow
 def test_upload_script_is_a_thin_wrapper(maintainer, hub):
     script = REPO / "scripts" / "upload_checkpoints.sh"
     env = maintainer.env | {"PATH": f"{BIN}:{os.environ['PATH']}"}  # an activated environment

@@ -8,6 +8,8 @@ from helpers.project import checkpoint_bytes
 
 from ckpt import get_checkpoint
 
+# Slow tier: by default S3 is pushed to and pulled from in tests/dvc_hf/test_hf_buckets_s3.py, and
+# its failures and the fallback past it are in the remote matrix.
 pytestmark = pytest.mark.slow
 
 TOKEN = "hf_test_rw_token_s3_fallback"

@@ -55,8 +55,16 @@ def set_token(token: str):
 @pytest.mark.parametrize(
     ("breakage", "says"),
     [
-        (break_url("hf://chemeleon2"), ["does not name a Hub repository", "hf://ORG/REPO"]),
-        (break_url("hf://chemeleon2/no-such-repo"), ["was not found", "token"]),
+        pytest.param(
+            break_url("hf://chemeleon2"),
+            ["does not name a Hub repository", "hf://ORG/REPO"],
+            marks=pytest.mark.slow,
+        ),
+        pytest.param(
+            break_url("hf://chemeleon2/no-such-repo"),
+            ["was not found", "token"],
+            marks=pytest.mark.slow,
+        ),
         (set_token(BAD_TOKEN), ["401", "HF_TOKEN"]),
     ],
     ids=["malformed-url", "missing-repo", "bad-token"],
@@ -93,6 +101,7 @@ def _stage_new_checkpoint(project: HubProject) -> None:
     ],
     ids=["read-only-token", "missing-repo", "malformed-url"],
 )
+@pytest.mark.slow  # by default: the remote matrix's plain `dvc push` with a refused token
 def test_push_fails_clearly_and_changes_nothing_remote(pulled: HubProject, breakage, says):
     project = pulled
     _stage_new_checkpoint(project)

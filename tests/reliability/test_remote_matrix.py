@@ -27,7 +27,9 @@ from helpers.s3 import no_credentials_env
 from ckpt import get_checkpoint
 from ckpt.errors import CheckpointUnavailable
 
-pytestmark = pytest.mark.slow
+# The default suite (`make test`) runs one case of every failure and of every kind of remote in
+# each position (DEFAULT_* below); the slow tier (`make test-slow`) runs the rest of the matrix.
+slow = pytest.mark.slow
 
 NAME = "mp_20_vae"
 VAE = "ckpts/mp_20/vae/dng_m4owq4i5_v0.ckpt"
@@ -69,12 +71,20 @@ EXPECTED = {
     ("dir", "missing-repo"): "does not exist (a drive not mounted?)",
     ("dir", "object-missing"): "it does not hold the manifest",
 }
-CASES = [
-    pytest.param(kind, failure, id=f"{kind}-{failure}")
-    for kind in KINDS
-    for failure in FAILURES
-    if (kind, failure) not in NOT_APPLICABLE
-]
+# Together: every failure once, every kind of remote once alone and once before a working one.
+DEFAULT_ALONE = {("hf", "missing-credentials"), ("s3", "bad-credentials"), ("dir", "missing-repo")}
+DEFAULT_FIRST = {("hf", "5xx"), ("s3", "unreachable"), ("dir", "object-missing")}
+
+
+def cases(default: set[tuple[str, ...]], pairs) -> list:
+    """``pairs`` as params, those outside ``default`` marked slow."""
+    return [
+        pytest.param(*pair, id="-".join(pair), marks=() if pair in default else slow)
+        for pair in pairs
+    ]
+
+
+PAIRS = [(k, f) for k in KINDS for f in FAILURES if (k, f) not in NOT_APPLICABLE]
 REMOTE_NAMES = {"hf": "hf", "s3": "s3", "dir": "nas"}
 
 
@@ -186,7 +196,7 @@ def assert_clean(text: str) -> None:
     assert "failed to transfer" not in text, text
 
 
-@pytest.mark.parametrize(("kind", "failure"), CASES)
+@pytest.mark.parametrize(("kind", "failure"), cases(DEFAULT_ALONE, PAIRS))
 def test_ckpt_pull_with_only_the_failing_remote(
     setup_case, project: Project, kind: str, failure: str
 ):
@@ -200,7 +210,7 @@ def test_ckpt_pull_with_only_the_failing_remote(
     assert not (project.root / VAE).exists()
 
 
-@pytest.mark.parametrize(("kind", "failure"), CASES)
+@pytest.mark.parametrize(("kind", "failure"), cases(DEFAULT_FIRST, PAIRS))
 def test_get_checkpoint_falls_back_to_the_working_second_remote(
     setup_case,
     project: Project,
@@ -224,6 +234,7 @@ def test_get_checkpoint_falls_back_to_the_working_second_remote(
     assert_clean(said)
 
 
+@slow  # the loader's fallback by default: test_get_checkpoint_falls_back_...
 def test_ckpt_pull_says_which_remote_served(setup_case, project: Project):
     failing = setup_case("s3", "missing-credentials", second=True)
     out = project.ckpt("pull", NAME)
@@ -280,6 +291,7 @@ ISSUE_REASONS = (
 )
 
 
+@slow  # the same reasons through get_checkpoint by default
 def test_issue_case_through_ckpt_pull(hub_empty_s3_without_keys: Project):
     out = hub_empty_s3_without_keys.ckpt("pull", NAME)
     assert out.returncode == 1
@@ -297,6 +309,7 @@ def test_issue_case_through_get_checkpoint(hub_empty_s3_without_keys: Project):
     assert type(raised.value.__cause__).__name__ == "NoCredentialsError"
 
 
+@slow
 def test_issue_case_skips_a_requires_checkpoints_test(
     hub_empty_s3_without_keys: Project, pytester: pytest.Pytester
 ):
@@ -332,7 +345,7 @@ PUBLISH = {
 }
 
 
-@pytest.mark.parametrize(("kind", "failure"), [pytest.param(*k, id="-".join(k)) for k in PUBLISH])
+@pytest.mark.parametrize(("kind", "failure"), cases({("hf", "bad-credentials")}, PUBLISH))
 def test_ckpt_publish(setup_case, project: Project, kind: str, failure: str):
     project.dvc("pull", "-q")  # the files to publish, from the directory remote
     failing = setup_case(kind, failure, second=False)
@@ -353,8 +366,13 @@ DVC_HF = {
 }
 
 
-@pytest.mark.parametrize("command", ["push", "pull"])
-@pytest.mark.parametrize("failure", DVC_HF)
+@pytest.mark.parametrize(
+    ("failure", "command"),
+    cases(
+        {("bad-credentials", "push")},
+        [(f, c) for f in DVC_HF for c in ("push", "pull")],
+    ),
+)
 def test_plain_dvc_through_hf(setup_case, project: Project, failure: str, command: str):
     if command == "push":
         project.dvc("pull", "-q")

@@ -9,12 +9,14 @@ import pytest
 from helpers.history import VAE, content
 from helpers.project import run
 
-pytestmark = pytest.mark.slow
+# Each entry point has one test in the default suite (`make test`); the rest of its cases are in
+# the slow tier (`make test-slow`).
 
 MARKED = """
 import hashlib
 import pytest
 
+@pytest.mark.slow
 @pytest.mark.requires_checkpoints("mp_20_vae", "mp_20_ldm_base", rev="mp_20_vae@v1.1.0")
 def test_old_vae(checkpoint_paths):
     path = checkpoint_paths["mp_20_vae"]
@@ -39,6 +41,7 @@ def test_marker_with_rev_hands_the_old_bytes_to_the_test(run_marked, history):
     assert not (history.project.root / VAE).exists()  # the working tree was not touched
 
 
+@pytest.mark.slow
 def test_marker_with_rev_skips_when_it_cannot_fetch(run_marked, monkeypatch):
     monkeypatch.setenv("SKIP_CHECKPOINT_DOWNLOAD", "true")
     result = run_marked(MARKED)
@@ -49,6 +52,7 @@ def test_marker_with_rev_skips_when_it_cannot_fetch(run_marked, monkeypatch):
     )  # fmt: skip
 
 
+@pytest.mark.slow
 def test_marker_with_unknown_rev_is_an_error_not_a_skip(run_marked):
     result = run_marked(MARKED.replace("mp_20_vae@v1.1.0", "no-such-tag"))
     result.assert_outcomes(errors=1)

@@ -21,7 +21,8 @@ from ckpt import (
 )
 from ckpt.dvcfiles import cache_dir, object_path
 
-pytestmark = pytest.mark.slow
+# Each entry point has one test in the default suite (`make test`); the rest of its cases are in
+# the slow tier (`make test-slow`).
 
 
 def fingerprint(path):
@@ -57,6 +58,7 @@ def test_older_bytes_by_tag_branch_short_and_full_sha_and_version_tag(history):
     assert fingerprint(head) == before
 
 
+@pytest.mark.slow
 def test_rev_works_without_any_working_tree_copy(history):
     path = get_checkpoint("mp_20_vae", rev="release-2")
     assert path.read_bytes() == content(VAE, 1)
@@ -76,6 +78,7 @@ def test_second_call_is_warm_no_hashing_no_git(history, monkeypatch):
     assert get_checkpoint("mp_20_vae", rev=history.commits["C2"]) == first
 
 
+@pytest.mark.slow
 def test_second_call_in_a_fresh_process_imports_no_dvc_and_spawns_no_git(history):
     get_checkpoint("mp_20_vae", rev="mp_20_vae@v1.1.0")
     code = (
@@ -95,6 +98,7 @@ def test_second_call_in_a_fresh_process_imports_no_dvc_and_spawns_no_git(history
     assert Path(path).read_bytes() == content(VAE, 1)
 
 
+@pytest.mark.slow
 def test_a_moved_branch_or_retagged_tag_is_noticed(history):
     assert get_checkpoint("mp_20_vae", rev="vae-v1").read_bytes() == content(VAE, 1)
     history.git("branch", "-f", "vae-v1", history.commits["C1"])
@@ -113,6 +117,7 @@ def test_a_moved_branch_or_retagged_tag_is_noticed(history):
     assert get_checkpoint("mp_20_vae", rev="HEAD").read_bytes() == content(VAE, 0)
 
 
+@pytest.mark.slow
 def test_name_absent_at_the_revision_names_the_revision(history):
     assert get_checkpoint("extra_vae").read_bytes() == content(EXTRA, 0)
     with pytest.raises(CheckpointNotFound, match=r"extra_vae.*mp_20_vae@v1\.1\.0") as info:
@@ -136,6 +141,7 @@ def test_unknown_revision_is_a_clear_error(history):
     assert "Traceback" not in proc.stderr
 
 
+@pytest.mark.slow
 def test_shallow_clone_names_the_missing_revision_and_the_fix(history, tmp_path):
     clone = history.project.root.parent / "shallow"
     run(
@@ -161,6 +167,7 @@ def test_shallow_clone_names_the_missing_revision_and_the_fix(history, tmp_path)
     assert proc.returncode == 0, proc.stderr.decode()
 
 
+@pytest.mark.slow
 def test_skip_download_raises_skipped_naming_the_revision(history, monkeypatch):
     monkeypatch.setenv("SKIP_CHECKPOINT_DOWNLOAD", "true")
     with pytest.raises(
@@ -169,6 +176,7 @@ def test_skip_download_raises_skipped_naming_the_revision(history, monkeypatch):
         get_checkpoint("mp_20_vae", rev="release-2")
 
 
+@pytest.mark.slow
 def test_corrupt_cache_object_is_replaced_from_the_remote(history):
     path = get_checkpoint("mp_20_vae", rev="release-2")
     md5 = __import__("hashlib").md5(content(VAE, 1)).hexdigest()

@@ -10,7 +10,8 @@ import pytest
 from helpers.history import LDM_BASE, VAE, content
 from helpers.project import run
 
-pytestmark = pytest.mark.slow
+# Each entry point has one test in the default suite (`make test`); the rest of its cases are in
+# the slow tier (`make test-slow`).
 
 
 def md5(data: bytes) -> str:
@@ -37,6 +38,7 @@ def test_log_lists_every_change_of_one_checkpoint(history):
     assert entries[0]["tags"] == ["mp_20_ldm_base@v1.2.0"]
 
 
+@pytest.mark.slow
 def test_log_table_and_size_once_cached(history):
     from ckpt import get_checkpoint
 
@@ -49,6 +51,7 @@ def test_log_table_and_size_once_cached(history):
     assert md5(content(VAE, 1)) in rows[1]
 
 
+@pytest.mark.slow
 def test_log_from_an_older_revision_and_unknown_names(history):
     c = history.commits
     out = history.project.ckpt("log", "mp_20_vae", "--rev", "vae-v1", "--json", check=True)
@@ -57,6 +60,7 @@ def test_log_from_an_older_revision_and_unknown_names(history):
     assert proc.returncode == 2 and "No checkpoint named 'no_such_model'" in proc.stderr
 
 
+@pytest.mark.slow
 def test_log_in_a_shallow_clone_warns_how_to_get_the_rest(history, tmp_path):
     clone = history.project.root.parent / "shallow"
     run(
