@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from ckpt.errors import RegistryError
-from ckpt.memo import FileMemo
+from ckpt.memo import FileMemo, joined
 from ckpt.registry import TRACKED_DIR, Artifact
 
 DVC_FILE = f"{TRACKED_DIR}.dvc"
@@ -26,10 +26,10 @@ class Remote(NamedTuple):
 
 def tracked_dir_md5(root: Path) -> str:
     """The ``xxxx.dir`` hash that ``ckpts.dvc`` pins; cached until the file changes."""
-    file = root / DVC_FILE
     try:
-        return _dir_md5s.get(file)
+        return _dir_md5s.get(joined(root, DVC_FILE))
     except FileNotFoundError:
+        file = root / DVC_FILE
         raise RegistryError(
             f"{file} does not exist, so no checkpoint bytes are pinned yet. A maintainer creates it "
             f"with `dvc add {TRACKED_DIR}` (see CONTRIBUTING.md); if you cloned the repository, "

@@ -56,9 +56,15 @@ def get_checkpoint(name: str, *, rev: str | None = None, force_download: bool = 
     return ensure(root, [artifact], force=force_download)[artifact.path]
 
 
+# (checkout, registry path) -> the file's absolute Path, built once: pathlib is slow per call.
+_paths: dict[tuple[Path, str], Path] = {}
+
+
 def warm_path(root: Path, artifact: Artifact) -> Path | None:
     """The path if its stamp proves it verified and unchanged since; else None (no hashing here)."""
-    path = root / artifact.path
+    path = _paths.get((root, artifact.path))
+    if path is None:
+        path = _paths[root, artifact.path] = root / artifact.path
     try:
         st = os.stat(path)
     except FileNotFoundError:

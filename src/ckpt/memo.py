@@ -1,4 +1,8 @@
-"""Small files parsed on the warm path, kept per process until ``stat`` shows they were replaced."""
+"""Small files parsed on the warm path, kept per process until ``stat`` shows they were replaced.
+
+The warm path runs many times per second, so it avoids pathlib there: file names are joined once
+per (root, name) and looked up as strings.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,18 @@ from typing import Generic, TypeVar
 
 T = TypeVar("T")
 
+_joined: dict[tuple[Path, str], str] = {}
+
+
+def joined(root: Path, name: str | os.PathLike[str]) -> str:
+    """``str(root / name)``, computed once per pair."""
+    key = (root, os.fspath(name))
+    try:
+        return _joined[key]
+    except KeyError:
+        path = _joined[key] = os.path.join(root, key[1])
+        return path
+
 
 class FileMemo(Generic[T]):
     """``parse(path)``, re-run only when the file's (inode, size, mtime_ns) changes.
@@ -18,14 +34,15 @@ class FileMemo(Generic[T]):
 
     def __init__(self, parse: Callable[[Path], T]) -> None:
         self._parse = parse
-        self._memo: dict[Path, tuple[tuple[int, int, int], T]] = {}
+        self._memo: dict[str, tuple[tuple[int, int, int], T]] = {}
 
-    def get(self, path: Path) -> T:
-        st = os.stat(path)
+    def get(self, path: str | os.PathLike[str]) -> T:
+        file = os.fspath(path)
+        st = os.stat(file)
         key = (st.st_ino, st.st_size, st.st_mtime_ns)
-        hit = self._memo.get(path)
+        hit = self._memo.get(file)
         if hit is not None and hit[0] == key:
             return hit[1]
-        value = self._parse(path)
-        self._memo[path] = (key, value)
+        value = self._parse(Path(file))
+        self._memo[file] = (key, value)
         return value

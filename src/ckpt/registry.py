@@ -16,7 +16,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any, NamedTuple
 
 from ckpt.errors import CheckpointNotFound, RegistryError
-from ckpt.memo import FileMemo
+from ckpt.memo import FileMemo, joined
 
 REGISTRY_FILE = "dvc.yaml"
 TRACKED_DIR = "ckpts"
@@ -56,9 +56,18 @@ def find_repo_root(start: Path | None = None) -> Path:
                 f"holds {REGISTRY_FILE} and ckpts.dvc, or unset it."
             )
         return root
+    if start is None:
+        # The warm path asks from the same working directory again and again: remember where
+        # its checkout is, as long as that still holds the registry (one stat, no pathlib).
+        cwd = os.getcwd()
+        hit = _cwd_roots.get(cwd)
+        if hit is not None and os.path.isfile(hit[1]):
+            return hit[0]
     here = (start or Path.cwd()).absolute()
     root = _checkout_above(here)
     if root is not None:
+        if start is None:
+            _cwd_roots[cwd] = (root, os.path.join(root, REGISTRY_FILE))
         return root
     # Only reached when the working directory is outside every checkout, so the stack walk
     # costs nothing on the everyday path.
@@ -75,6 +84,10 @@ def find_repo_root(start: Path | None = None) -> Path:
         "beside a .dvc/ directory. Run from inside the checkout, call from code that lives in it, "
         "or set CKPT_REPO to the checkout's root."
     )
+
+
+# Working directory -> its checkout and that checkout's registry file.
+_cwd_roots: dict[str, tuple[Path, str]] = {}
 
 
 def _checkout_above(path: Path) -> Path | None:
@@ -148,10 +161,10 @@ def _library_dirs() -> tuple[str, ...]:
 
 def load_registry(root: Path) -> dict[str, Artifact]:
     """Name -> Artifact for every entry in ``root/dvc.yaml``; raises RegistryError when invalid."""
-    file = root / REGISTRY_FILE
     try:
-        return _registries.get(file)
+        return _registries.get(joined(root, REGISTRY_FILE))
     except FileNotFoundError:
+        file = root / REGISTRY_FILE
         raise RegistryError(
             f"{file} does not exist: the checkpoint registry lives in its 'artifacts:' section."
         ) from None

@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 from typing import NamedTuple
 
-from ckpt.memo import FileMemo
+from ckpt.memo import FileMemo, joined
 
 STAMP_DIR = Path(".dvc") / "tmp" / "ckpt"
 
@@ -29,16 +29,19 @@ class Stamp(NamedTuple):
         return (self.ino, self.size, self.mtime_ns) == (st.st_ino, st.st_size, st.st_mtime_ns)
 
 
+_STAMP_FILE = STAMP_DIR / "stamps.json"
+
+
 def stamp_file(root: Path) -> Path:
-    return root / STAMP_DIR / "stamps.json"
+    return root / _STAMP_FILE
 
 
 def load(root: Path) -> dict[str, Stamp]:
     """Path -> Stamp; re-read only when the stamps file was replaced."""
-    return load_file(stamp_file(root))
+    return load_file(joined(root, _STAMP_FILE))
 
 
-def load_file(file: Path) -> dict[str, Stamp]:
+def load_file(file: str | os.PathLike[str]) -> dict[str, Stamp]:
     """The stamps kept in ``file`` (the working tree's, or the revision copies' in ckpt.versions)."""
     try:
         return _stamps.get(file)
