@@ -99,6 +99,19 @@ def test_outside_every_checkout_the_calling_code_decides(tmp_path, monkeypatch):
     assert find_repo_root() == Path(__file__).resolve().parents[2]
 
 
+def test_the_remembered_checkout_of_a_directory_goes_with_its_registry(tmp_path, monkeypatch):
+    monkeypatch.delenv("CKPT_REPO", raising=False)
+    outer, inner = tmp_path / "outer", tmp_path / "outer" / "inner"
+    inner.mkdir(parents=True)
+    for root in (outer, inner):
+        write(root, VALID)
+    monkeypatch.chdir(inner)
+    assert find_repo_root() == inner
+    assert find_repo_root() == inner  # remembered
+    (inner / "dvc.yaml").unlink()
+    assert find_repo_root() == outer  # not any more: looked for again
+
+
 def test_symlinked_directory_escaping_ckpts_is_refused(project, tmp_path):
     outside = tmp_path / "outside"
     outside.mkdir()
