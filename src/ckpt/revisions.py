@@ -25,7 +25,7 @@ from typing import Any, NamedTuple
 
 from ckpt import dvcfiles
 from ckpt.errors import CheckpointNotFound, RegistryError, RevisionNotFound
-from ckpt.memo import FileMemo
+from ckpt.memo import FileMemo, joined
 from ckpt.registry import REGISTRY_FILE, Artifact, parse_registry
 from ckpt.stamps import STAMP_DIR
 
@@ -378,8 +378,11 @@ def _snapshot_from(rev: str, commit: str, record: dict[str, Any]) -> Snapshot:
     return Snapshot(rev, commit, record["dir_md5"], registry)
 
 
+_INDEX = REV_DIR / "index.json"
+
+
 def _index_file(root: Path) -> Path:
-    return root / REV_DIR / "index.json"
+    return root / _INDEX
 
 
 def _load_index(file: Path) -> dict[str, Any]:
@@ -397,7 +400,7 @@ _index: FileMemo[dict[str, Any]] = FileMemo(_load_index)
 
 def _read_index(root: Path) -> dict[str, Any]:
     try:
-        return _index.get(_index_file(root))
+        return _index.get(joined(root, _INDEX))
     except FileNotFoundError:
         return {}
 

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from ckpt import dvcfiles, stamps
 from ckpt.errors import CheckpointSkipped, CheckpointUnavailable, ChecksumMismatch
+from ckpt.memo import joined
 from ckpt.registry import TRACKED_DIR, Artifact
 from ckpt.revisions import REV_DIR, Snapshot, snapshot
 from ckpt.stamps import STAMP_DIR, Stamp
@@ -48,10 +49,16 @@ def copy_path(root: Path, snap: Snapshot, artifact: Artifact) -> Path:
     return root / REV_DIR / _key(snap.require_pins(), artifact)
 
 
+# (checkout, copy key) -> the copy's absolute Path, built once: pathlib is slow per warm call.
+_copies: dict[tuple[Path, str], Path] = {}
+
+
 def warm_copy(root: Path, snap: Snapshot, artifact: Artifact) -> Path | None:
     """The copy if its stamp proves it was verified and is unchanged since; else None (no hashing)."""
     key = _key(snap.require_pins(), artifact)
-    path = root / REV_DIR / key
+    path = _copies.get((root, key))
+    if path is None:
+        path = _copies[root, key] = root / REV_DIR / key
     try:
         st = os.stat(path)
     except FileNotFoundError:
@@ -279,12 +286,15 @@ def _key(dir_md5: str, artifact: Artifact) -> str:
 # --- stamps of the copies (the working tree's live in ckpt.stamps) ------------------------------
 
 
+_STAMPS = REV_DIR / "stamps.json"
+
+
 def _stamp_file(root: Path) -> Path:
-    return root / REV_DIR / "stamps.json"
+    return root / _STAMPS
 
 
 def _load_stamps(root: Path) -> dict[str, Stamp]:
-    return stamps.load_file(_stamp_file(root))
+    return stamps.load_file(joined(root, _STAMPS))
 
 
 def _update_stamps(root: Path, changes: dict[str, Stamp]) -> None:
