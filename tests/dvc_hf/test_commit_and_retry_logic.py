@@ -182,21 +182,10 @@ def test_a_bad_retry_wait_env_keeps_the_default_and_says_so(waits, monkeypatch, 
     assert any(f"ignoring DVC_HF_RETRY_WAIT={value!r}" in line for line in said), said
 
 
-def test_retry_after_wins_over_a_short_retry_wait_env(waits, monkeypatch):
-    monkeypatch.setenv(retry.FIRST_WAIT_ENV, "0")
-    answers = [http_error(429, **{"Retry-After": "9"}), "done"]
-
-    def call():
-        answer = answers.pop(0)
-        if isinstance(answer, Exception):
-            raise answer
-        return answer
-
-    assert retry.retrying(call, "paths-info", endpoint="http://hub") == "done"
-    assert waits == [9.0]
-
-
-def test_retrying_waits_as_long_as_retry_after_asks(waits: list[float]):
+@pytest.mark.parametrize("first_wait", [None, "0"])  # Retry-After wins over a short setting
+def test_retrying_waits_as_long_as_retry_after_asks(waits: list[float], monkeypatch, first_wait):
+    if first_wait is not None:
+        monkeypatch.setenv(retry.FIRST_WAIT_ENV, first_wait)
     answers = [http_error(429, **{"Retry-After": "9"}), "done"]
 
     def call():
