@@ -36,6 +36,20 @@ def run(cmd: list[str], cwd: Path, env: dict[str, str] | None = None, check: boo
     return proc
 
 
+def use_hf_remote(project: Project, url: str, endpoint: str, token: str, **options: str) -> None:
+    """Make hf:// ``url`` the only, default remote and commit that, writing what `dvc remote add
+    -d hf URL`, `dvc remote modify hf endpoint|OPTION ...` and `--local hf token` write (each dvc
+    process costs seconds on a loaded machine; tests/dvc_hf test the CLI itself)."""
+    extra = "".join(f"    {name} = {value}\n" for name, value in options.items())
+    (project.root / ".dvc" / "config").write_text(
+        f"[core]\n    analytics = false\n    remote = hf\n['remote \"hf\"']\n"
+        f"    url = {url}\n    endpoint = {endpoint}\n{extra}"
+    )
+    (project.root / ".dvc" / "config.local").write_text(f"['remote \"hf\"']\n    token = {token}\n")
+    run(["git", "add", "-A"], cwd=project.root, env=project.env)
+    run(["git", "commit", "-q", "-m", "hf remote"], cwd=project.root, env=project.env)
+
+
 def checkpoint_bytes(relpath: str, size: int = SIZE) -> bytes:
     """Deterministic, distinct content per path (the loader does not care what is inside).
 

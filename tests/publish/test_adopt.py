@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from helpers.project import Project, checkpoint_bytes, run
+from helpers.project import Project, checkpoint_bytes, use_hf_remote
 from huggingface_hub import CommitOperationAdd, HfApi
 
 from ckpt.adopt import AdoptError, parse_source
@@ -57,15 +57,7 @@ def consumer(tmp_path, hub, api, _project_template):
     (root / ".gitignore").unlink()  # written by the template's `dvc add`
     env = {k: v for k, v in _project_template.env.items() if not k.startswith("HF_TOKEN")}
     project = Project(root, tmp_path / "unused", env | {"HF_HUB_DISABLE_XET": "1"})
-    # What `dvc remote add -d hf URL`, `dvc remote modify hf endpoint ...` and `--local ... token`
-    # write (the dvc CLI costs seconds per call on a loaded machine).
-    (root / ".dvc" / "config").write_text(
-        f"[core]\n    analytics = false\n    remote = hf\n['remote \"hf\"']\n"
-        f"    url = {URL}\n    endpoint = {hub.url}\n"
-    )
-    (root / ".dvc" / "config.local").write_text(f"['remote \"hf\"']\n    token = {RW}\n")
-    run(["git", "add", "-A"], cwd=root, env=env)
-    run(["git", "commit", "-q", "-m", "hf remote"], cwd=root, env=env)
+    use_hf_remote(project, URL, hub.url, RW)
     seed(api, REPO_ID, project.paths().values())
     return project
 

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers.project import BIN, REPO, Project, checkpoint_bytes, run
+from helpers.project import BIN, REPO, Project, checkpoint_bytes, run, use_hf_remote
 
 # The default suite (`make test`) publishes once, refuses once; the slow tier has the rest.
 slow = pytest.mark.slow
@@ -32,16 +32,8 @@ def maintainer(tmp_path, hub, _project_template):
     (root / "ckpts.dvc").unlink()
     env = {k: v for k, v in _project_template.env.items() if not k.startswith("HF_TOKEN")}
     project = Project(root, tmp_path / "unused", env | {"HF_HUB_DISABLE_XET": "1"})
-    # What `dvc remote remove local`, `dvc remote add -d hf URL`, `dvc remote modify hf ...` and
-    # `--local ... token` write (five dvc processes cost seconds each on a loaded machine; the CLI
-    # itself is what tests/dvc_hf test).
-    (root / ".dvc" / "config").write_text(
-        f"[core]\n    analytics = false\n    remote = hf\n['remote \"hf\"']\n"
-        f"    url = hf://{REPO_ID}\n    endpoint = {hub.url}\n    create_repo = true\n"
-    )
-    (root / ".dvc" / "config.local").write_text(f"['remote \"hf\"']\n    token = {RW}\n")
-    run(["git", "add", "-A"], cwd=root, env=env)
-    run(["git", "commit", "-q", "-m", "hf remote"], cwd=root, env=env)
+    # Replaces the template's remote 'local' (what `dvc remote remove local` would do).
+    use_hf_remote(project, f"hf://{REPO_ID}", hub.url, RW, create_repo="true")
     return project
 
 
