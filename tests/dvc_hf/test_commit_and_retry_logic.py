@@ -133,15 +133,21 @@ def waits(monkeypatch) -> list[float]:
     return slept
 
 
-def test_retrying_backs_off_then_succeeds(waits: list[float]):
-    answers = [http_error(503), http_error(502), "done"]
+def answering(*answers):
+    """A call that raises or returns each of ``answers`` in turn."""
+    left = list(answers)
 
     def call():
-        answer = answers.pop(0)
+        answer = left.pop(0)
         if isinstance(answer, Exception):
             raise answer
         return answer
 
+    return call
+
+
+def test_retrying_backs_off_then_succeeds(waits: list[float]):
+    call = answering(http_error(503), http_error(502), "done")
     assert retry.retrying(call, "paths-info", endpoint="http://hub") == "done"
     assert waits == [1.0, 2.0]
 
@@ -186,14 +192,7 @@ def test_a_bad_retry_wait_env_keeps_the_default_and_says_so(waits, monkeypatch, 
 def test_retrying_waits_as_long_as_retry_after_asks(waits: list[float], monkeypatch, first_wait):
     if first_wait is not None:
         monkeypatch.setenv(retry.FIRST_WAIT_ENV, first_wait)
-    answers = [http_error(429, **{"Retry-After": "9"}), "done"]
-
-    def call():
-        answer = answers.pop(0)
-        if isinstance(answer, Exception):
-            raise answer
-        return answer
-
+    call = answering(http_error(429, **{"Retry-After": "9"}), "done")
     assert retry.retrying(call, "paths-info", endpoint="http://hub") == "done"
     assert waits == [9.0]
 
