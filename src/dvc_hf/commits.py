@@ -256,7 +256,7 @@ class _Committer:
         pairs = list(zip(paths, chunk, strict=True))
         operations = {path: CommitOperationAdd(path_in_repo=path, path_or_fileobj=add.local)
                       for path, add in pairs if add.early is None}  # fmt: skip
-        early = {path: add.early for path, add in pairs if add.early is not None}
+        early = {path: add for path, add in pairs if add.early is not None}
 
         def ready() -> list:
             if operations:
@@ -270,10 +270,11 @@ class _Committer:
                     num_threads=self.fs.jobs,
                     free_memory=False,
                 )
-            for path, future in early.items():
-                if path not in operations:  # an early upload that failed: the commit does it
-                    operations[path] = future.result() or CommitOperationAdd(
-                        path_in_repo=path, path_or_fileobj=chunk[paths.index(path)].local
+            for path, add in early.items():
+                if path not in operations:  # once; an early upload that failed: the commit does it
+                    assert add.early is not None
+                    operations[path] = add.early.result() or CommitOperationAdd(
+                        path_in_repo=path, path_or_fileobj=add.local
                     )
             return [operations[path] for path in paths]
 
