@@ -205,7 +205,8 @@ def _plan(
 
 def _client(root: Path, source: Source, endpoint: str | None) -> tuple[Any, str, str | None]:
     """HfApi with the endpoint and token of the DVC remote on this repo, else of the environment."""
-    from dvc_hf.fs import HfFileSystem, hub_disables_xet
+    from dvc_hf.download import hub_disables_xet
+    from dvc_hf.fs import HfFileSystem
 
     config = dvcfiles.read_config(root)
     options: dict[str, str] = {}

@@ -164,9 +164,58 @@ def _fetch_from(
 ) -> tuple[str | None, BaseException | None]:
     """(None, None) when nothing is ``missing`` from the local cache afterwards, else why not:
     a one-line reason and the exception behind it, if any."""
-    from dvc.exceptions import DvcException
+    errors: list[BaseException] = []
+    missing_bucket = None
+    if remote.url.startswith("hf://"):
+        _fetch_from_hub(snap, remote, wanted, errors)
+    else:
+        missing_bucket = _fetch_through_dvc(snap, remote, wanted, missing, errors)
+    still = missing()
+    if not still:
+        return None, None
+    reasons = dict.fromkeys(remote_errors.explain(e, remote) for e in errors)
+    if reasons:
+        return "; ".join(reasons), errors[0]
+    if missing_bucket:
+        return remote_errors.missing_bucket(remote, missing_bucket), None
+    return remote_errors.missing_objects(remote, still, root=snap.root), None
 
-    root = snap.root
+
+def _fetch_from_hub(
+    snap: Snapshot,
+    remote: RemoteInfo,
+    wanted: Callable[[Callable[[set[str]], None]], None],
+    errors: list[BaseException],
+) -> None:
+    """Stream the wanted objects from an hf:// remote into the cache (see ``ckpt.hub_objects``)."""
+    from ckpt.hub_objects import HubObjects
+
+    options = {k: v for k, v in snap.remote_config(remote.name).items() if k != "url"}
+    hub: HubObjects | None = None
+
+    def pull(md5s: set[str]) -> None:
+        nonlocal hub
+        if not md5s or errors:  # after a failed manifest, the remote has nothing more to say
+            return
+        snap.fetches.append((remote.name, md5s))
+        try:
+            hub = hub or HubObjects(remote.url, options, snap.cache, snap.shared_cache)
+            hub.fetch(md5s, errors)
+        except Exception as exc:  # the URL or an option cannot work, a library is missing
+            errors.append(exc)
+
+    wanted(pull)
+
+
+def _fetch_through_dvc(
+    snap: Snapshot,
+    remote: RemoteInfo,
+    wanted: Callable[[Callable[[set[str]], None]], None],
+    missing: Callable[[], list[str]],
+    errors: list[BaseException],
+) -> str | None:
+    """Pull the wanted objects through DVC's data cloud; the bucket found missing, if any."""
+    from dvc.exceptions import DvcException
 
     def fetch(repo) -> None:  # type: ignore[no-untyped-def]
         from dvc_data.hashfile.hash_info import HashInfo
@@ -203,22 +252,15 @@ def _fetch_from(
 
     with _captured_dvc_messages() as captured, _dvc_progress_bars():
         try:
-            _with_repo(root, fetch, snap.dvc_config)
+            _with_repo(snap.root, fetch, snap.dvc_config)
         except _RemoteCallFailed as exc:
             assert exc.__cause__ is not None
             captured.errors.insert(0, exc.__cause__)
         except (DvcException, OSError, sqlite3.Error) as exc:
             # Opening the repo (config, lock) and DVC's state databases, which are sqlite.
             captured.errors.insert(0, exc)
-    still = missing()
-    if not still:
-        return None, None
-    reasons = dict.fromkeys(remote_errors.explain(e, remote) for e in captured.errors)
-    if reasons:
-        return "; ".join(reasons), captured.errors[0]
-    if missing_bucket:
-        return remote_errors.missing_bucket(remote, missing_bucket), None
-    return remote_errors.missing_objects(remote, still, root), None
+    errors.extend(captured.errors)
+    return missing_bucket
 
 
 # Remotes whose first path component is a bucket (or container) that must exist.

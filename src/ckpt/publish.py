@@ -110,7 +110,8 @@ def publish(
 
 
 def _check_hub(name: str, url: str, options: dict[str, str]) -> HubTarget:
-    from dvc_hf.fs import HfFileSystem, hub_disables_xet
+    from dvc_hf.download import hub_disables_xet
+    from dvc_hf.fs import HfFileSystem
 
     # The remote's own reading of its URL and options (endpoint, revision), as `dvc push` sees them.
     fs = HfFileSystem(**options)

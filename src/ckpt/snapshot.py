@@ -30,6 +30,7 @@ class Snapshot:
     remotes: list[dvcfiles.Remote]
     remote_options: dict[str, dict[str, str]]
     links: list[str]
+    shared_cache: bool  # DVC's `cache.shared`: cache folders group-writable
     dvc_config: dict
     manifest: dict[str, str] | None
     # (remote name, md5s asked of it) for each fetch attempt of this call, in order.
@@ -46,6 +47,11 @@ class Snapshot:
         """After a fetch that may have brought the ``.dir`` into the cache."""
         if self.manifest is None:
             self.manifest = dvcfiles.read_manifest(self.cache, self.dir_md5)
+
+    def remote_config(self, name: str) -> dict[str, str]:
+        """A remote's options as DVC would use them: the config files', then our overrides."""
+        overrides = self.dvc_config.get("remote", {}).get(name, {})
+        return {**self.remote_options.get(name, {}), **overrides}
 
     def verified_in_transit(self) -> set[str]:
         """Objects this call fetched from a remote that checked their md5 as they streamed.
@@ -81,6 +87,7 @@ def take(root: Path) -> Snapshot:
             if section.startswith('remote "') and section.endswith('"')
         },
         links=place.link_types(config),
+        shared_cache=bool(config.get("cache", {}).get("shared")),
         dvc_config=credentials.refuse_committed_secrets(root),
         manifest=dvcfiles.read_manifest(cache, dir_md5),
     )

@@ -9,14 +9,10 @@ staged and committed in few commits (see ``dvc_hf.commits``); existence checks u
 from __future__ import annotations
 
 import errno
-import hashlib
 import io
-import os
-import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from dvc.utils.objects import cached_property
@@ -27,6 +23,7 @@ from funcy import wrap_prop
 from . import retry, seams
 from .commits import DIR_SUFFIX, Staging
 from .compat import http_module
+from .download import Hub
 
 # Importable from here as before errors.py held them.
 from .errors import (  # noqa: F401
@@ -36,77 +33,17 @@ from .errors import (  # noqa: F401
     HfRepoNotFoundError,
     HfUnsupportedVersionError,
 )
+from .paths import RepoRef, split_repo, strip_protocol
 
-PUBLIC_HUB = "https://huggingface.co"
 # HfApi.get_paths_info answers up to 1000 paths per call (the Hub returns 413 above that).
 PATHS_INFO_BATCH = 1000
 DEFAULT_MAX_COMMIT_FILES = 1000  # huggingface_hub's own upload_large_folder ceiling
-URL_FORMS = "hf://datasets/ORG/REPO[/PREFIX], hf://models/ORG/REPO[/PREFIX] or hf://ORG/REPO"
-_REPO_TYPES = {"datasets": "dataset", "spaces": "space"}
 
 
 def _hub_error_message(exc: Exception) -> str:
     # huggingface_hub keeps the Hub's own explanation (X-Error-Message or the JSON "error").
     message = getattr(exc, "server_message", None)
     return str(message).strip() if message else str(exc).strip().splitlines()[0]
-
-
-@dataclass(frozen=True)
-class RepoRef:
-    type: str  # "model" | "dataset" | "space"
-    id: str  # ORG/REPO
-    root: str  # the DVC path of the repo root, e.g. "datasets/ORG/REPO"
-
-    @property
-    def display(self) -> str:
-        return f"hf://{self.root}"
-
-
-def hub_disables_xet(endpoint: str) -> None:
-    """Keep Xet off for endpoints other than the public Hub.
-
-    With hf_xet installed, huggingface_hub sends every LFS upload through the Xet protocol, which
-    only huggingface.co speaks: a self-hosted or local Hub would fail every large push. An explicit
-    HF_HUB_DISABLE_XET in the environment always wins.
-    """
-    if endpoint.rstrip("/") == PUBLIC_HUB or "HF_HUB_DISABLE_XET" in os.environ:
-        return
-    os.environ["HF_HUB_DISABLE_XET"] = "1"  # read when huggingface_hub is first imported
-    import sys
-
-    constants = sys.modules.get("huggingface_hub.constants")
-    if constants is not None:  # already imported: flip the flag it read at import time
-        constants.HF_HUB_DISABLE_XET = True
-
-
-_OBJECT = re.compile(r"(?:^|/)files/md5/([0-9a-f]{2})/([0-9a-f]{30})(?:\.dir)?$")
-
-
-def _object_md5(in_repo: str) -> str | None:
-    match = _OBJECT.search(in_repo)
-    return match[1] + match[2] if match else None
-
-
-def _split_repo(path: str) -> tuple[RepoRef, str]:
-    parts = path.split("/")
-    url = "hf://" + path
-    if parts[0] == "buckets":
-        raise HfConfigError(
-            f"'{url}': Hugging Face Storage Buckets need the Xet protocol, which dvc-hf does not "
-            "speak. Use the buckets' S3 gateway with dvc-s3 (url s3://BUCKET, endpointurl "
-            "https://s3.hf.co); see docs/DVC_HF.md."
-        )
-    size = 3 if parts[0] in _REPO_TYPES else 2
-    if len(parts) < size or not all(parts[:size]):
-        raise HfConfigError(f"'{url}' does not name a Hub repository; use {URL_FORMS}")
-    if "@" in parts[size - 1]:
-        raise HfConfigError(
-            f"'{url}': give the branch with `dvc remote modify <name> revision <branch>`, "
-            "not with '@' in the URL"
-        )
-    repo = RepoRef(_REPO_TYPES.get(parts[0], "model"), "/".join(parts[size - 2 : size]),
-                   "/".join(parts[:size]))  # fmt: skip
-    return repo, "/".join(parts[size:])
 
 
 class HfFileSystem(FileSystem):
@@ -121,16 +58,8 @@ class HfFileSystem(FileSystem):
 
     def __init__(self, fs=None, **config: Any):
         super().__init__(fs, **config)
-        self.endpoint = (
-            config.get("endpoint") or os.environ.get("HF_ENDPOINT") or PUBLIC_HUB
-        ).rstrip("/")
-        # Empty means none (ckpt.credentials blanks a token committed to .dvc/config this way).
-        self.token = config.get("token") or None
-        self.timeouts = (
-            float(config.get("connect_timeout") or retry.DEFAULT_CONNECT_TIMEOUT),
-            float(config.get("read_timeout") or retry.DEFAULT_READ_TIMEOUT),
-        )
-        self.revision = config.get("revision") or "main"
+        self.hub = hub = Hub.from_options(config)
+        self.endpoint, self.token, self.revision = hub.endpoint, hub.token, hub.revision
         self.max_commit_files = int(config.get("max_commit_files") or DEFAULT_MAX_COMMIT_FILES)
         self.commit_message = config.get("commit_message") or "dvc push"
         self.create_repo = bool(config.get("create_repo", False))
@@ -149,22 +78,14 @@ class HfFileSystem(FileSystem):
     # --- paths -----------------------------------------------------------------------------
     @classmethod
     def _strip_protocol(cls, path: str) -> str:
-        url = path.startswith("hf://")
-        path = path[len("hf://") :] if url else path
-        path = path.strip("/")
-        # "models/" is the default repo type: drop it so names match HfFileSystem's listings.
-        if path.startswith("models/"):
-            path = path[len("models/") :]
-        if url:  # DVC strips the remote URL once, when it builds the remote: check it there
-            _split_repo(path)
-        return path
+        return strip_protocol(path)
 
     def unstrip_protocol(self, path: str) -> str:
         return "hf://" + path.lstrip("/")
 
     def locate(self, path: str) -> tuple[RepoRef, str]:
         """DVC path -> (repository, path inside it)."""
-        return _split_repo(self._strip_protocol(path))
+        return split_repo(strip_protocol(path))
 
     # --- clients ---------------------------------------------------------------------------
     def _prepare_credentials(self, **config: Any) -> dict[str, Any]:
@@ -179,8 +100,7 @@ class HfFileSystem(FileSystem):
     @wrap_prop(threading.Lock())
     @cached_property
     def fs(self):
-        hub_disables_xet(self.endpoint)
-        retry.use_timeouts(*self.timeouts)
+        self.hub.prepare()
         from ._pinned import PinnedHfFileSystem
 
         return PinnedHfFileSystem(**self.fs_args)
@@ -188,8 +108,7 @@ class HfFileSystem(FileSystem):
     @wrap_prop(threading.Lock())
     @cached_property
     def api(self):
-        hub_disables_xet(self.endpoint)
-        retry.use_timeouts(*self.timeouts)
+        self.hub.prepare()
         from huggingface_hub import HfApi
 
         return HfApi(endpoint=self.endpoint, token=self.token)
@@ -315,54 +234,26 @@ class HfFileSystem(FileSystem):
     def get_file(self, from_info: str, to_info: str, callback=DEFAULT_CALLBACK, **kwargs) -> None:
         # One streamed GET per object: HfFileSystem.get_file would first list the parent
         # folder to learn the size.
-        from huggingface_hub import hf_hub_url
-        from huggingface_hub.utils import hf_raise_for_status, http_stream_backoff
-
+        self.hub.prepare()
         repo, in_repo = self.locate(from_info)
-        # DVC names objects by their md5 (files/md5/ab/cdef...[.dir]): checking it while the bytes
-        # stream costs no extra read, which is why the `verify` option defaults to false.
-        expected = _object_md5(in_repo)
-        url = hf_hub_url(
-            repo.id, in_repo, repo_type=repo.type, revision=self.revision, endpoint=self.endpoint
-        )
-        headers = self.api._build_hf_headers()
+        try:
+            self.hub.download(repo, in_repo, to_info, progress=callback)
+        except Exception as exc:
+            mapped = self.download_error(exc)
+            if mapped is exc:
+                raise
+            # A connection error's own chain says nothing more than the message does.
+            raise mapped from (None if isinstance(exc, http_module().TransportError) else exc)
 
-        def download() -> None:
-            # http_stream_backoff cannot retry a body cut mid-way (the error is thrown into its
-            # generator after it yielded): retry the whole GET here instead.
-            with http_stream_backoff(
-                "GET", url, headers=headers, retry_on_exceptions=(), retry_on_status_codes=()
-            ) as response:
-                if response.status_code == 404:
-                    raise FileNotFoundError(f"{self.unstrip_protocol(from_info)} is not on the Hub")
-                hf_raise_for_status(response)
-                if size := response.headers.get("Content-Length"):
-                    callback.set_size(int(size))
-                digest = hashlib.md5() if expected else None
-                with open(to_info, "wb") as fobj:
-                    for chunk in response.iter_bytes(1024 * 1024):
-                        fobj.write(chunk)
-                        if digest is not None:
-                            digest.update(chunk)
-                        callback.relative_update(len(chunk))
-                if digest is not None and digest.hexdigest() != expected:
-                    # Not retried: the Hub served these bytes under this name, and will again.
-                    raise HfCorruptObjectError(
-                        f"{self.unstrip_protocol(from_info)}: the bytes the Hub served hash to "
-                        f"md5 {digest.hexdigest()}, not to the object's name; the remote object "
-                        "is corrupt. Re-push it from a checkout that has it (`dvc push`)."
-                    )
-
+    def download_error(self, exc: Exception) -> Exception:
+        """What a failed ``download`` raised, as this remote reports it (or ``exc`` itself)."""
         from huggingface_hub.errors import HfHubHTTPError
 
-        try:
-            retry.retrying(
-                download, f"download of {self.unstrip_protocol(from_info)}", endpoint=self.endpoint
-            )
-        except http_module().TransportError as exc:
-            raise self.unreachable_error(exc) from None
-        except HfHubHTTPError as exc:
-            raise (self.http_error(exc) or exc) from exc
+        if isinstance(exc, http_module().TransportError):
+            return self.unreachable_error(exc)
+        if isinstance(exc, HfHubHTTPError):
+            return self.http_error(exc) or exc
+        return exc
 
     @staticmethod
     def _with_etag(entry: Any) -> Any:
