@@ -111,12 +111,9 @@ class HubObjects:
     def _explained(self, exc: Exception) -> Exception:
         """The remote's message for a failed download, as `dvc pull` would give it."""
         try:
-            mapped = self._filesystem().download_error(exc)
-        except Exception:  # the original error says more than a failed mapping
+            return self._filesystem().hub_error(exc, self.repo)
+        except Exception:  # the original error says more than a failed explanation
             return exc
-        if mapped is not exc:
-            mapped.__cause__ = exc
-        return mapped
 
 
 class _Bar:

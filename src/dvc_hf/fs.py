@@ -145,6 +145,28 @@ class HfFileSystem(FileSystem):
             f"({type(exc).__name__})"
         )
 
+    def hub_error(self, exc: Exception, repo: RepoRef) -> Exception:
+        """A failed Hub call's exception as this remote reports it, to raise in its place;
+        ``exc`` itself if it is not the Hub's."""
+        from huggingface_hub.errors import (
+            HfHubHTTPError,
+            RepositoryNotFoundError,
+            RevisionNotFoundError,
+        )
+
+        mapped: Exception | None = None
+        if isinstance(exc, (RepositoryNotFoundError, RevisionNotFoundError)):
+            mapped = self.missing_repo_error(repo, exc)
+        elif isinstance(exc, http_module().TransportError):
+            mapped = self.unreachable_error(exc)
+        elif isinstance(exc, HfHubHTTPError) and (mapped := self.http_error(exc)):
+            mapped.__cause__ = exc  # the Hub's own answer, in DVC's "ERROR: ... - cause" line
+        if mapped is None:
+            return exc
+        # A missing repo's or a connection error's chain says nothing that the message does not.
+        mapped.__suppress_context__ = True
+        return mapped
+
     def has_token(self) -> bool:
         from huggingface_hub import get_token
 
@@ -196,11 +218,7 @@ class HfFileSystem(FileSystem):
 
     def _paths_info(self, repo: RepoRef, in_repo: list[str]) -> list[dict[str, Any]]:
         """Entries (HfFileSystem's dict shape) for the paths that exist, in batches of 1000."""
-        from huggingface_hub.errors import (
-            HfHubHTTPError,
-            RepositoryNotFoundError,
-            RevisionNotFoundError,
-        )
+        from huggingface_hub.errors import RepositoryNotFoundError, RevisionNotFoundError
 
         entries = []
         for start in range(0, len(in_repo), PATHS_INFO_BATCH):
@@ -213,14 +231,11 @@ class HfFileSystem(FileSystem):
                     f"paths-info on {repo.display}",
                     endpoint=self.endpoint,
                 )
-            except (RepositoryNotFoundError, RevisionNotFoundError) as exc:
-                if self.create_repo:  # the first push will create it: nothing is there yet
+            except Exception as exc:
+                missing = isinstance(exc, (RepositoryNotFoundError, RevisionNotFoundError))
+                if missing and self.create_repo:  # the first push will create it: nothing yet
                     return []
-                raise self.missing_repo_error(repo, exc) from None
-            except http_module().TransportError as exc:
-                raise self.unreachable_error(exc) from None
-            except HfHubHTTPError as exc:
-                raise (self.http_error(exc) or exc) from exc
+                raise self.hub_error(exc, repo)  # noqa: B904 - hub_error sets the chain
             for info in infos:
                 name = f"{repo.root}/{info.path}"
                 if getattr(info, "blob_id", None) is None:  # a folder
@@ -239,21 +254,7 @@ class HfFileSystem(FileSystem):
         try:
             self.hub.download(repo, in_repo, to_info, progress=callback)
         except Exception as exc:
-            mapped = self.download_error(exc)
-            if mapped is exc:
-                raise
-            # A connection error's own chain says nothing more than the message does.
-            raise mapped from (None if isinstance(exc, http_module().TransportError) else exc)
-
-    def download_error(self, exc: Exception) -> Exception:
-        """What a failed ``download`` raised, as this remote reports it (or ``exc`` itself)."""
-        from huggingface_hub.errors import HfHubHTTPError
-
-        if isinstance(exc, http_module().TransportError):
-            return self.unreachable_error(exc)
-        if isinstance(exc, HfHubHTTPError):
-            return self.http_error(exc) or exc
-        return exc
+            raise self.hub_error(exc, repo)  # noqa: B904 - hub_error sets the chain
 
     @staticmethod
     def _with_etag(entry: Any) -> Any:

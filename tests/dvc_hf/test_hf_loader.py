@@ -23,15 +23,17 @@ def test_get_checkpoint_cold_path_pulls_through_hf(project: Project, shared_hub:
     relpath = "ckpts/mp_20/vae/dng_m4owq4i5_v0.ckpt"
     assert path == project.root / relpath
     assert path.read_bytes() == checkpoint_bytes(relpath)
-    downloads = [
-        r["path"]
-        for r in shared_hub.requests()[since:]
-        if r["kind"] == "resolve" and r["method"] == "GET" and repo_id in r["path"]
-    ]
-    # the .dir manifest (read, then fetched into the cache) and that one checkpoint, no other
-    objects = [p for p in downloads if not p.endswith(".dir")]
-    assert len(objects) == 1
-    assert len(downloads) <= 3
+    asked = [r for r in shared_hub.requests()[since:] if repo_id in r["path"]]
+    downloads = [r["path"] for r in asked if r["kind"] == "resolve" and r["method"] == "GET"]
+    # One GET for the .dir manifest, one for that checkpoint, and nothing else: no existence
+    # query before them (a GET answers 404 for an absent object anyway).
+    assert len([p for p in downloads if p.endswith(".dir")]) == 1
+    assert len([p for p in downloads if not p.endswith(".dir")]) == 1
+    assert len(asked) == 2, [(r["kind"], r["path"]) for r in asked]
+    # Into the cache as DVC keeps its objects: read-only, no partial download left beside them.
+    cache = project.root / ".dvc" / "cache" / "files" / "md5"
+    objects = [p for p in cache.rglob("*") if p.is_file()]
+    assert len(objects) == 2 and all(p.stat().st_mode & 0o777 == 0o444 for p in objects)
 
 
 def test_an_object_whose_bytes_do_not_match_its_name_is_refused(
@@ -155,3 +157,16 @@ def test_a_refused_object_among_several_never_lands_in_the_cache(
     cache = project.root / ".dvc" / "cache"
     assert not object_path(cache, bad).exists()
     assert all(object_path(cache, md5).exists() for md5 in set(manifest.values()) - {bad})
+
+
+def test_pull_shows_a_byte_progress_bar_on_a_terminal(project: Project, shared_hub: LocalHub):
+    repo_id, _ = _hf_only(project, shared_hub, "progress")
+    # DVC_IGNORE_ISATTY draws the bars as on a terminal, for ckpt's hf:// fetch as for DVC's.
+    project.env["DVC_IGNORE_ISATTY"] = "true"
+    out = project.ckpt("pull", "mp_20_vae", check=True)
+    assert f"Fetching from hf://datasets/{repo_id}" in out.stderr
+    assert "B/s]" in out.stderr  # a tqdm bar counting bytes
+    project.env.pop("DVC_IGNORE_ISATTY")
+    project.delete_local()
+    quiet = project.ckpt("pull", "mp_20_vae", check=True)
+    assert "B/s]" not in quiet.stderr  # no terminal, no bars in logs
