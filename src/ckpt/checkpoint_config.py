@@ -7,10 +7,13 @@ the registry's types), so it sits above both and the registry imports nothing fr
 from __future__ import annotations
 
 from pathlib import Path, PurePosixPath
-from typing import Any
 
 from ckpt import dvcfiles
 from ckpt.registry import find_repo_root, load_registry
+
+TYPE_CHECKING = False  # typing stays off the warm path (see ckpt.memo)
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def load_checkpoint_config(root: Path | None = None) -> dict[str, Any]:

@@ -8,20 +8,29 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable
+from collections import namedtuple
 from pathlib import Path
-from typing import NamedTuple
 
 from ckpt.errors import RegistryError
 from ckpt.memo import FileMemo, joined
-from ckpt.registry import TRACKED_DIR, Artifact
+from ckpt.registry import TRACKED_DIR
 
 DVC_FILE = f"{TRACKED_DIR}.dvc"
 
+# Typed for type checkers, a plain namedtuple at run time (typing stays off the warm path, see
+# ckpt.memo).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from typing import NamedTuple
 
-class Remote(NamedTuple):
-    name: str
-    url: str
+    from ckpt.registry import Artifact
+
+    class Remote(NamedTuple):
+        name: str
+        url: str
+else:
+    Remote = namedtuple("Remote", ["name", "url"])
 
 
 def tracked_dir_md5(root: Path) -> str:
@@ -64,7 +73,7 @@ def parse_dvc_file(text: str, file: str | Path) -> str:
     return md5
 
 
-_dir_md5s: FileMemo[str] = FileMemo(_parse_dvc_file)
+_dir_md5s = FileMemo(_parse_dvc_file)
 
 
 def _safe_loader() -> type:
@@ -203,7 +212,7 @@ def _parse_config_file(file: Path) -> dict[str, dict[str, str]]:
 
 # A cold call reads the config from several places (the snapshot, the committed-secrets check,
 # error messages); each file is parsed once per process until it changes.
-_configs: FileMemo[dict[str, dict[str, str]]] = FileMemo(_parse_config_file)
+_configs = FileMemo(_parse_config_file)
 
 
 def remotes(root: Path, config: dict[str, dict[str, str]] | None = None) -> list[Remote]:

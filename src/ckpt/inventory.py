@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from ckpt import dvcfiles, stamps
@@ -19,18 +18,36 @@ UNTRACKED = "untracked"  # DVC has no md5 for the path (not in ckpts.dvc's manif
 UNKNOWN = "unknown"  # present, but the manifest is not in the local cache to check against
 
 
-@dataclass
 class Entry:
-    name: str
-    path: str
-    state: str
-    size: int | None
-    expected_md5: str | None
-    actual_md5: str | None
-    desc: str
+    """One checkpoint's state. A plain class, not a dataclass: ``dataclasses`` imports ``inspect``,
+    ~10 ms of every ``ckpt verify`` (BENCHMARKS.md #6 counts its start-up)."""
+
+    FIELDS = ("name", "path", "state", "size", "expected_md5", "actual_md5", "desc")  # JSON order
+    __slots__ = FIELDS
+
+    def __init__(
+        self,
+        name: str,
+        path: str,
+        state: str,
+        size: int | None,
+        expected_md5: str | None,
+        actual_md5: str | None,
+        desc: str,
+    ) -> None:
+        self.name = name
+        self.path = path
+        self.state = state
+        self.size = size
+        self.expected_md5 = expected_md5
+        self.actual_md5 = actual_md5
+        self.desc = desc
 
     def as_dict(self) -> dict[str, object]:
-        return asdict(self)
+        return {field: getattr(self, field) for field in self.FIELDS}
+
+    def __repr__(self) -> str:
+        return f"Entry({', '.join(f'{k}={v!r}' for k, v in self.as_dict().items())})"
 
 
 def survey(

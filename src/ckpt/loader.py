@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from ckpt import dvcfiles, stamps
 from ckpt.errors import CheckpointSkipped, ChecksumMismatch
@@ -25,6 +24,7 @@ from ckpt.registry import (
 )
 from ckpt.settings import skip_downloads
 
+TYPE_CHECKING = False  # typing stays off the warm path (see ckpt.memo)
 if TYPE_CHECKING:
     import logging
 

@@ -7,16 +7,19 @@ process and re-read only when ``dvc.yaml`` changes on disk.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import os
 import re
-from collections.abc import Mapping
+from collections import namedtuple
 from pathlib import Path, PurePosixPath
-from typing import Any, NamedTuple
 
 from ckpt.errors import CheckpointNotFound, RegistryError
 from ckpt.memo import FileMemo, joined
+
+TYPE_CHECKING = False  # typing stays off the warm path (see ckpt.memo)
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import Any, NamedTuple
 
 REGISTRY_FILE = "dvc.yaml"
 TRACKED_DIR = "ckpts"
@@ -25,15 +28,24 @@ _NAME_RE = re.compile(r"^[a-zA-Z0-9]([a-zA-Z0-9-/_]*[a-zA-Z0-9])?$")
 _FIELDS = {"path", "type", "desc", "labels", "meta"}
 
 
-class Artifact(NamedTuple):
+# Typed for type checkers, a plain namedtuple at run time (see ckpt.memo).
+if TYPE_CHECKING:
+
+    class _Artifact(NamedTuple):
+        name: str
+        path: str
+        desc: str
+        type: str
+        labels: tuple[str, ...]
+        meta: Mapping[str, Any]
+else:
+    _Artifact = namedtuple("Artifact", ["name", "path", "desc", "type", "labels", "meta"])
+
+
+class Artifact(_Artifact):
     """One registry entry. ``path`` is POSIX and relative to the repository root."""
 
-    name: str
-    path: str
-    desc: str
-    type: str
-    labels: tuple[str, ...]
-    meta: Mapping[str, Any]
+    __slots__ = ()
 
 
 def find_repo_root(start: Path | None = None) -> Path:
@@ -145,6 +157,7 @@ def _user_code_dir(filename: str) -> str | None:
 
 @functools.cache
 def _library_dirs() -> tuple[str, ...]:
+    import contextlib
     import site
     import sysconfig
 
@@ -218,7 +231,7 @@ def parse_registry(text: str, file: str | Path) -> dict[str, Artifact]:
     return registry
 
 
-_registries: FileMemo[dict[str, Artifact]] = FileMemo(_parse)
+_registries = FileMemo(_parse)
 
 
 def _artifact(file: str | Path, name: Any, entry: Any) -> Artifact:

@@ -395,7 +395,7 @@ def _load_index(file: Path) -> dict[str, Any]:
     return {}
 
 
-_index: FileMemo[dict[str, Any]] = FileMemo(_load_index)
+_index = FileMemo(_load_index)
 
 
 def _read_index(root: Path) -> dict[str, Any]:

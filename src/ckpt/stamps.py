@@ -10,20 +10,31 @@ from __future__ import annotations
 
 import json
 import os
+from collections import namedtuple
 from pathlib import Path
-from typing import NamedTuple
 
 from ckpt.memo import FileMemo, joined
 
 STAMP_DIR = Path(".dvc") / "tmp" / "ckpt"
 
+# Typed for type checkers, a plain namedtuple at run time: typing is not imported on the warm
+# path (see ckpt.memo).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import NamedTuple
 
-class Stamp(NamedTuple):
-    ino: int
-    size: int
-    mtime_ns: int
-    md5: str
-    dir_md5: str
+    class _Stamp(NamedTuple):
+        ino: int
+        size: int
+        mtime_ns: int
+        md5: str
+        dir_md5: str
+else:
+    _Stamp = namedtuple("Stamp", ["ino", "size", "mtime_ns", "md5", "dir_md5"])
+
+
+class Stamp(_Stamp):
+    __slots__ = ()
 
     def matches(self, st: os.stat_result) -> bool:
         return (self.ino, self.size, self.mtime_ns) == (st.st_ino, st.st_size, st.st_mtime_ns)
@@ -58,7 +69,7 @@ def _parse(file: Path) -> dict[str, Stamp]:
         return {}
 
 
-_stamps: FileMemo[dict[str, Stamp]] = FileMemo(_parse)
+_stamps = FileMemo(_parse)
 
 
 def update(root: Path, changes: dict[str, Stamp | None]) -> None:
