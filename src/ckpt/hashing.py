@@ -8,7 +8,9 @@ threads from 2.40 to 2.04 s of CPU (md5sum: 2.13 s), and far less wall time on a
 where a thread that waits for the GIL also waits for the scheduler (BENCHMARKS.md #6). The cost:
 a file truncated by another process while it is mapped kills the process with SIGBUS instead of
 hashing short. ckpt and DVC replace checkpoints by renaming a new file into place (the mapped
-inode is not touched), and files in ``ckpts/`` are read-only links by default.
+inode is not touched), and files in ``ckpts/`` are read-only links by default; what is left is
+another program rewriting a writable checkpoint in place (``torch.save`` over it, with ``cache.type
+copy``) during a ``ckpt verify``, which then dies before it writes any stamp, destroying nothing.
 Smaller files are read in 1 MiB chunks into one reused buffer. ``ckpt`` imports this module on the
 warm path, where nothing is hashed: hashlib, mmap and the thread pool are imported when first used.
 """
