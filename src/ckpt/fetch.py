@@ -1,10 +1,12 @@
-"""Moving bytes: fetch single objects through DVC's Python API, trying each remote in turn.
+"""Moving bytes: fetch single objects into the DVC cache, trying each remote in turn.
 
-DVC's data cloud pulls exactly the objects named: the ``.dir`` manifest (if the cache lacks it),
-then the md5 of each wanted file. Naming objects rather than targets skips DVC's target
-collection, which re-parses ``dvc.yaml`` (our registry) once per target: quadratic in the
-number of checkpoints. ``ckpt.place`` then puts the files into place from the cache. Everything
-known about the checkout comes from one ``ckpt.snapshot.Snapshot``, taken under the checkout lock.
+Objects are named, not targets: the ``.dir`` manifest (if the cache lacks it), then the md5 of
+each wanted file. Naming objects skips DVC's target collection, which re-parses ``dvc.yaml`` (our
+registry) once per target: quadratic in the number of checkpoints. An hf:// remote is read
+straight into the cache (``ckpt.hub_objects``: one GET per object, no DVC import); any other
+remote through DVC's data cloud (``repo.cloud.pull``). ``ckpt.place`` then puts the files into
+place from the cache. Everything known about the checkout comes from one
+``ckpt.snapshot.Snapshot``, taken under the checkout lock.
 """
 
 from __future__ import annotations
@@ -200,9 +202,10 @@ def _fetch_from_hub(
         snap.fetches.append((remote.name, md5s))
         try:
             hub = hub or HubObjects(remote.url, options, snap.cache, snap.shared_cache)
-            hub.fetch(md5s, errors)
-        except Exception as exc:  # the URL or an option cannot work, a library is missing
+        except (ValueError, ImportError) as exc:  # the URL or an option cannot work (HfConfigError)
             errors.append(exc)
+            return
+        hub.fetch(md5s, errors)  # collects the remote's errors; a bug of ours raises
 
     wanted(pull)
 
