@@ -84,7 +84,13 @@ def ensure(root: Path, artifacts: Iterable[Artifact], *, force: bool = False) ->
     if skip_downloads() and not any((root / p).exists() for p in wanted):
         # Nothing to check and nothing to fetch: skip without taking (creating) the lock.
         raise _skipped(wanted, list(wanted))
-    with checkout_lock(root):
+
+    def present() -> bool:  # the warm path's check, which needs no lock
+        return not force and all(warm_path(root, a) is not None for a in wanted.values())
+
+    with checkout_lock(root, unless=present) as held:
+        if not held:  # another process fetched them meanwhile
+            return {p: root / p for p in wanted}
         snap = snapshot.take(root)
         for artifact in wanted.values():
             check_inside(root, artifact, snap.cache)

@@ -1,0 +1,71 @@
+"""The checkout lock: bounded by CKPT_LOCK_TIMEOUT, and left by waiters whose checkpoint arrived."""
+
+import logging
+import shutil
+import subprocess
+import sys
+import time
+
+import pytest
+from filelock import FileLock
+from helpers.project import Project, checkpoint_bytes
+
+from ckpt.errors import LockTimeout
+from ckpt.locking import checkout_lock
+from ckpt.stamps import STAMP_DIR
+
+VAE = "ckpts/mp_20/vae/dng_m4owq4i5_v0.ckpt"
+
+
+def _held_elsewhere(root):
+    path = root / STAMP_DIR / "pull.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return FileLock(path)  # its own open file: excludes ours even in this process
+
+
+def test_a_waiter_says_so_and_gives_up_after_the_timeout(tmp_path, monkeypatch, caplog):
+    monkeypatch.setenv("CKPT_LOCK_TIMEOUT", "0.8")
+    with (
+        _held_elsewhere(tmp_path),
+        caplog.at_level(logging.INFO, logger="ckpt"),
+        pytest.raises(LockTimeout, match="CKPT_LOCK_TIMEOUT"),
+        checkout_lock(tmp_path),
+    ):
+        pass
+    assert "Waiting for another process" in caplog.text
+    with checkout_lock(tmp_path) as held:  # free again
+        assert held
+
+
+def test_a_waiter_leaves_without_the_lock_once_it_no_longer_needs_it(tmp_path):
+    start = time.monotonic()
+    with (
+        _held_elsewhere(tmp_path),
+        checkout_lock(tmp_path, unless=lambda: time.monotonic() - start > 0.3) as held,
+    ):
+        assert held is False
+
+
+def test_callers_waiting_for_a_checkpoint_go_on_when_it_is_stamped(project: Project):
+    # A fetcher holds the lock; its checkpoint lands, stamped, while it still does. A caller that
+    # was waiting returns it then, without waiting for the lock (it would wait here forever).
+    project.ckpt("pull", "mp_20_vae", check=True)
+    stash = project.root.parent / "stash"
+    stash.mkdir()
+    stamps = project.root / STAMP_DIR / "stamps.json"
+    shutil.move(project.root / VAE, stash / "vae")
+    shutil.move(stamps, stash / "stamps.json")
+    with _held_elsewhere(project.root):
+        caller = subprocess.Popen(
+            [sys.executable, "-c", "from ckpt import get_checkpoint; print(get_checkpoint('mp_20_vae'))"],
+            cwd=project.root, env=project.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            text=True,
+        )  # fmt: skip
+        time.sleep(1.0)
+        assert caller.poll() is None, caller.communicate()  # waiting: nothing is there yet
+        shutil.move(stash / "vae", project.root / VAE)  # rename: same inode, so the stamp holds
+        shutil.move(stash / "stamps.json", stamps)
+        out, err = caller.communicate(timeout=60)
+        assert caller.returncode == 0, err
+    assert out.strip() == str(project.root / VAE)
+    assert (project.root / VAE).read_bytes() == checkpoint_bytes(VAE)
