@@ -77,7 +77,6 @@ def warm_path(root: Path, artifact: Artifact) -> Path | None:
 
 def ensure(root: Path, artifacts: Iterable[Artifact], *, force: bool = False) -> dict[str, Path]:
     """Make every artifact present and verified; path -> absolute path. The cold path."""
-    from ckpt import fetch, snapshot
     from ckpt.locking import checkout_lock
 
     wanted = {a.path: a for a in artifacts}
@@ -91,6 +90,9 @@ def ensure(root: Path, artifacts: Iterable[Artifact], *, force: bool = False) ->
     with checkout_lock(root, unless=present) as held:
         if not held:  # another process fetched them meanwhile
             return {p: root / p for p in wanted}
+        # Imported only now: a caller that another's fetch served never needs them.
+        from ckpt import fetch, snapshot
+
         snap = snapshot.take(root)
         for artifact in wanted.values():
             check_inside(root, artifact, snap.cache)
