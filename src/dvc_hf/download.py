@@ -3,7 +3,7 @@
 Free of dvc and fsspec imports: ``ckpt``'s cold path streams objects through it without loading
 DVC (``ckpt.hub_objects``), and ``HfFileSystem.get_file`` is this same code. What a failed
 download raises is huggingface_hub's or the HTTP client's own exception, or FileNotFoundError for
-a 404; ``HfFileSystem.download_error`` turns it into the remote's message.
+a 404; ``HfFileSystem.hub_error`` turns it into the remote's message.
 """
 
 from __future__ import annotations
@@ -86,51 +86,45 @@ class Hub:
 
         A DVC object's md5 (its name) is checked as the bytes stream, which costs no extra read.
         """
-        download(repo, in_repo, to_path, self, progress)
+        from huggingface_hub import hf_hub_url
+        from huggingface_hub.utils import build_hf_headers, hf_raise_for_status, http_stream_backoff
 
+        from .paths import object_md5
 
-def download(
-    repo: RepoRef, in_repo: str, to_path: str, hub: Hub, progress: Progress | None
-) -> None:
-    from huggingface_hub import hf_hub_url
-    from huggingface_hub.utils import build_hf_headers, hf_raise_for_status, http_stream_backoff
+        progress = progress or _Silent()
+        expected = object_md5(in_repo)
+        url = hf_hub_url(
+            repo.id, in_repo, repo_type=repo.type, revision=self.revision, endpoint=self.endpoint
+        )
+        headers = build_hf_headers(token=self.token)  # None: HF_TOKEN, then the stored login
+        what = f"{repo.display}/{in_repo}"
 
-    from .paths import object_md5
+        def attempt() -> None:
+            # http_stream_backoff cannot retry a body cut mid-way (the error is thrown into its
+            # generator after it yielded): retry the whole GET here instead.
+            with http_stream_backoff(
+                "GET", url, headers=headers, retry_on_exceptions=(), retry_on_status_codes=()
+            ) as response:
+                if response.status_code == 404:
+                    raise FileNotFoundError(f"{what} is not on the Hub")
+                hf_raise_for_status(response)
+                if size := response.headers.get("Content-Length"):
+                    progress.set_size(int(size))
+                digest = hashlib.md5() if expected else None
+                with open(to_path, "wb") as fobj:
+                    for chunk in response.iter_bytes(1024 * 1024):
+                        fobj.write(chunk)
+                        if digest is not None:
+                            digest.update(chunk)
+                        progress.relative_update(len(chunk))
+                if digest is not None and digest.hexdigest() != expected:
+                    from .errors import HfCorruptObjectError
 
-    progress = progress or _Silent()
-    expected = object_md5(in_repo)
-    url = hf_hub_url(
-        repo.id, in_repo, repo_type=repo.type, revision=hub.revision, endpoint=hub.endpoint
-    )
-    headers = build_hf_headers(token=hub.token)  # None: HF_TOKEN, then the stored login
-    what = f"{repo.display}/{in_repo}"
+                    # Not retried: the Hub served these bytes under this name, and will again.
+                    raise HfCorruptObjectError(
+                        f"{what}: the bytes the Hub served hash to md5 {digest.hexdigest()}, "
+                        "not to the object's name; the remote object is corrupt. Re-push it from "
+                        "a checkout that has it (`dvc push`)."
+                    )
 
-    def attempt() -> None:
-        # http_stream_backoff cannot retry a body cut mid-way (the error is thrown into its
-        # generator after it yielded): retry the whole GET here instead.
-        with http_stream_backoff(
-            "GET", url, headers=headers, retry_on_exceptions=(), retry_on_status_codes=()
-        ) as response:
-            if response.status_code == 404:
-                raise FileNotFoundError(f"{what} is not on the Hub")
-            hf_raise_for_status(response)
-            if size := response.headers.get("Content-Length"):
-                progress.set_size(int(size))
-            digest = hashlib.md5() if expected else None
-            with open(to_path, "wb") as fobj:
-                for chunk in response.iter_bytes(1024 * 1024):
-                    fobj.write(chunk)
-                    if digest is not None:
-                        digest.update(chunk)
-                    progress.relative_update(len(chunk))
-            if digest is not None and digest.hexdigest() != expected:
-                from .errors import HfCorruptObjectError
-
-                # Not retried: the Hub served these bytes under this name, and will again.
-                raise HfCorruptObjectError(
-                    f"{what}: the bytes the Hub served hash to md5 {digest.hexdigest()}, not to "
-                    "the object's name; the remote object is corrupt. Re-push it from a checkout "
-                    "that has it (`dvc push`)."
-                )
-
-    retry.retrying(attempt, f"download of {what}", endpoint=hub.endpoint)
+        retry.retrying(attempt, f"download of {what}", endpoint=self.endpoint)
