@@ -2,14 +2,14 @@
 
 Through DVC's data cloud, a pull from the Hub pays more than the transfer on a fast link:
 importing and constructing ``Repo``, a ``paths-info`` existence query before each transfer, and
-for a ``.dir`` a second GET (dvc-data loads the tree from the remote, then transfers it). The hf://
-remote is ours (``dvc_hf``): objects sit at DVC's layout (``files/md5/ab/cdef...``), and
+for a ``.dir`` a second GET (dvc-data loads the tree from the remote, then transfers it). The
+hf:// remote is ours (``dvc_hf``): objects sit at DVC's layout (``files/md5/ab/cdef...``), and
 ``dvc_hf.download``, which its filesystem's ``get_file`` uses too, checks each object's md5 while
-the bytes stream, without importing DVC. So each wanted object is one GET,
-all of them in flight from the start, written under a temporary name beside its cache path and
-renamed into place read-only, as DVC's cache does. A GET answered 404 means the object is absent
-(one ``paths-info`` question then tells a missing repo or revision from a missing object); any
-other failure is the remote's error and stops the objects not yet started.
+the bytes stream, without importing DVC. So each wanted object is one GET, all of them in flight
+from the start, written under a temporary name beside its cache path and renamed into place
+read-only, as DVC's cache does. A GET answered 404 means the object is absent (one
+``paths-info`` question then tells a missing repo or revision from a missing object); any other
+failure is the remote's error and stops the objects not yet started.
 """
 
 from __future__ import annotations

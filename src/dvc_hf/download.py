@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from . import retry
-from .paths import RepoRef
+from .paths import RepoRef, object_md5
 
 PUBLIC_HUB = "https://huggingface.co"
 
@@ -89,9 +89,9 @@ class Hub:
         from huggingface_hub import hf_hub_url
         from huggingface_hub.utils import build_hf_headers, hf_raise_for_status, http_stream_backoff
 
-        from .paths import object_md5
-
         progress = progress or _Silent()
+        # DVC names objects by their md5 (files/md5/ab/cdef...[.dir]): checking it while the bytes
+        # stream costs no extra read, which is why the remote's `verify` option defaults to false.
         expected = object_md5(in_repo)
         url = hf_hub_url(
             repo.id, in_repo, repo_type=repo.type, revision=self.revision, endpoint=self.endpoint

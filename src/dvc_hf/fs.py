@@ -163,7 +163,8 @@ class HfFileSystem(FileSystem):
             mapped.__cause__ = exc  # the Hub's own answer, in DVC's "ERROR: ... - cause" line
         if mapped is None:
             return exc
-        # A missing repo's or a connection error's chain says nothing that the message does not.
+        # Raised in an except block, it would also show ``exc`` as its context: the message (and,
+        # for an HTTP answer, the cause set above) already says what that would.
         mapped.__suppress_context__ = True
         return mapped
 
