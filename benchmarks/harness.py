@@ -214,7 +214,8 @@ def machine(work: Path) -> dict[str, Any]:
         "python": platform.python_version(),
         "filesystem": f"{fs_type(work.resolve())} (work dir {work})",
         "packages": ", ".join(
-            f"{d} {ver(d)}" for d in ("dvc", "huggingface_hub", "pooch", "filelock", "matplotlib")
+            f"{d} {ver(d)}"
+            for d in ("dvc", "huggingface_hub", "pooch", "zc.lockfile", "matplotlib")
         ),
         "md5sum": md5sum[0] if md5sum else "unknown",
     }

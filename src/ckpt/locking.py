@@ -2,6 +2,11 @@
 
 DVC's own repo lock gives up after about 3 s, so concurrent pulls would fail; this lock waits
 instead, and each waiter re-checks what is present once it holds it.
+
+It is zc.lockfile, the library behind DVC's own repo lock: an ``flock`` (released by the kernel
+when its holder dies, so no lock outlives a killed process) that writes the holder's PID into the
+file. It imports in about 1 ms; filelock 4.x takes ~100 ms, paid by every process that waits
+here (eight pytest-xdist workers asking for one checkpoint start eight interpreters at once).
 """
 
 from __future__ import annotations
@@ -32,19 +37,18 @@ def checkout_lock(root: Path, *, unless: Callable[[], bool] | None = None) -> It
     yields False without the lock: callers waiting for the same checkpoint then all go on as soon
     as its fetcher stamps it, instead of taking the lock one after another only to find it there.
     """
-    from filelock import FileLock, Timeout
+    from zc.lockfile import LockError, LockFile
 
     path = root / STAMP_DIR / "pull.lock"
     path.parent.mkdir(parents=True, exist_ok=True)
-    lock = FileLock(path)
     timeout = float(os.environ.get("CKPT_LOCK_TIMEOUT", "-1"))
     start = time.monotonic()
     said = False
     while True:
         try:
-            lock.acquire(timeout=_POLL)
+            lock = LockFile(str(path))
             break
-        except Timeout:
+        except LockError:
             pass
         if unless is not None and unless():
             yield False
@@ -52,13 +56,25 @@ def checkout_lock(root: Path, *, unless: Callable[[], bool] | None = None) -> It
         waited = time.monotonic() - start
         if not said and waited >= _QUIET_WAIT:
             said = True
-            log.info("Waiting for another process that is fetching checkpoints into %s ...", root)
+            log.info(
+                "Waiting for %s, which is fetching checkpoints into %s ...", _holder(path), root
+            )
         if 0 <= timeout <= waited:
             raise LockTimeout(
-                f"Another process held {path} for over {timeout:g} s (CKPT_LOCK_TIMEOUT). If no "
-                "ckpt or dvc process is running, the lock is stale: delete the file and retry."
+                f"{_holder(path).capitalize()} held {path} for over {timeout:g} s "
+                "(CKPT_LOCK_TIMEOUT). Let it finish, or stop it; the lock goes with it."
             )
+        time.sleep(_POLL)
     try:
         yield True
     finally:
-        lock.release()
+        lock.close()
+
+
+def _holder(path: Path) -> str:
+    """Who holds the lock, as its file says (zc.lockfile writes the holder's PID)."""
+    try:
+        pid = int(path.read_text().strip())
+    except (OSError, ValueError):  # written by a dvc or ckpt that does not say, or mid-write
+        return "another process"
+    return f"process {pid}"

@@ -13,7 +13,7 @@ before = set(sys.modules)
 from ckpt import get_checkpoint
 path = get_checkpoint("mp_20_vae")
 new = {m.split(".")[0] for m in sys.modules if m not in before}
-heavy = sorted(new & {"dvc", "dvc_data", "huggingface_hub", "torch", "filelock", "configobj"})
+heavy = sorted(new & {"dvc", "dvc_data", "huggingface_hub", "torch", "zc", "configobj"})
 # Light, but a fresh process's warm call is measured against `import yaml` alone (BENCHMARKS.md
 # #2), where each costs a few ms: typing (NamedTuple), logging, dataclasses.
 avoidable = sorted(new & {"typing", "logging", "dataclasses"})
@@ -35,7 +35,7 @@ def test_pytest_plugin_imports_nothing_heavy():
     code = (
         "import sys, ckpt.pytest_plugin; "
         "print(sorted(m for m in sys.modules if m.split('.')[0] in "
-        "{'dvc', 'huggingface_hub', 'torch', 'filelock'}))"
+        "{'dvc', 'huggingface_hub', 'torch', 'zc'}))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
