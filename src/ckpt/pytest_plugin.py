@@ -127,10 +127,10 @@ def _resolve(names: tuple[str, ...], rev: str | None = None) -> dict[str, Path]:
             missing = " ".join(a.name for a in cold)
             # Every remote's reason: the skip line is all a CI log shows of why.
             why = " ".join(line.strip() for line in str(exc).splitlines())
-            pytest.skip(
+            raise _skip(
                 f"checkpoints missing: {missing}. Fetch them with `ckpt pull {missing}` "
                 f"(or `dvc pull ckpts`). [{why}]"
-            )
+            ) from None
         paths.update({a.name: fetched[a.path] for a in cold})
     return paths  # type: ignore[return-value]
 
@@ -150,11 +150,17 @@ def _resolve_at(root: Path, names: tuple[str, ...], rev: str) -> dict[str, Path]
         except (CheckpointSkipped, CheckpointUnavailable) as exc:
             missing = " ".join(a.name for a in cold)
             why = str(exc).splitlines()[0]
-            pytest.skip(
+            raise _skip(
                 f"checkpoints missing as of {snap.label}: {missing}. Fetch them with "
                 f"`ckpt pull {missing} --rev {rev}`. [{why}]"
-            )
+            ) from None
     return paths  # type: ignore[return-value]
+
+
+def _skip(reason: str) -> BaseException:
+    """A skip reported at the test, as for a ``skipif`` mark, not at this plugin's line: `-rs`
+    then says which tests skipped, and pytest-xdist does not merge them into one line."""
+    return pytest.skip.Exception(reason, _use_item_location=True)
 
 
 _PATHS = pytest.StashKey[dict[str, Path]]()
