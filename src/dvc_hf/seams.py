@@ -57,8 +57,9 @@ def _wrap_do_transfer(original):
 def _index_pushed_dirs(dest_index, src, obj_ids, cache_odb) -> None:
     from dvc_data.hashfile.transfer import find_tree_by_obj_id
 
+    # The local copy first: it is the object just committed, and reading it asks the Hub nothing.
     for hash_info in obj_ids:
-        if hash_info.isdir and (tree := find_tree_by_obj_id([cache_odb, src], hash_info)):
+        if hash_info.isdir and (tree := find_tree_by_obj_id([src, cache_odb], hash_info)):
             dest_index.update([hash_info.value], {oid.value for _, _, oid in tree})
 
 
