@@ -97,9 +97,20 @@ def place_all(
 
 
 def place_one(
-    root: Path, path: str, obj: Path, md5: str, links: list[str], *, trusted: bool
+    root: Path,
+    path: str,
+    obj: Path,
+    md5: str,
+    links: list[str],
+    *,
+    trusted: bool,
+    read_only: bool = False,
 ) -> str:
-    """Link or copy ``obj`` to ``root/path`` atomically; the md5 of the bytes placed."""
+    """Link or copy ``obj`` to ``root/path`` atomically; the md5 of the bytes placed.
+
+    ``read_only``: a copy is made read-only too before it is renamed into place (a link shares
+    the object's mode, which is read-only already).
+    """
     from ckpt.hashing import file_md5
 
     dest = root / path
@@ -126,6 +137,8 @@ def place_one(
         os.replace(tmp, bad)
         _drop_if_same(tmp, bad)
         return actual
+    if read_only:
+        os.chmod(tmp, 0o444)
     os.replace(tmp, dest)
     _drop_if_same(tmp, dest)
     return actual

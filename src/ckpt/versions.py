@@ -14,7 +14,6 @@ is needed to keep writes away from the cache.
 
 from __future__ import annotations
 
-import errno
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -25,7 +24,7 @@ from ckpt.errors import CheckpointSkipped, CheckpointUnavailable, ChecksumMismat
 from ckpt.memo import joined
 from ckpt.registry import TRACKED_DIR, Artifact
 from ckpt.revisions import REV_DIR, Snapshot, snapshot
-from ckpt.stamps import STAMP_DIR, Stamp
+from ckpt.stamps import Stamp
 
 
 def get(root: Path, name: str, rev: str, *, force: bool = False) -> Path:
@@ -125,7 +124,7 @@ def survey_at(root: Path, snap: Snapshot, artifacts: Iterable[Artifact]) -> list
 
 
 def _bring(root: Path, snap: Snapshot, artifacts: Sequence[Artifact], *, force: bool) -> None:
-    from ckpt import fetch
+    from ckpt import fetch, place
 
     names = " ".join(a.name for a in artifacts)
     dir_md5 = snap.require_pins()
@@ -147,19 +146,22 @@ def _bring(root: Path, snap: Snapshot, artifacts: Sequence[Artifact], *, force: 
         placed = _place_all(root, cache, dir_md5, artifacts, md5s)
         bad = [p for p, md5 in placed.items() if md5 != md5s[p]]
         if bad:
-            # The cache held corrupt bytes: set them aside and fetch from the remote once more.
+            # The cache held corrupt bytes, which placing kept in the quarantine (with a hard link,
+            # the object's own inode, so dropping its name loses nothing): fetch them once more.
             for p in bad:
-                _quarantine(root, dvcfiles.object_path(cache, md5s[p]), placed[p])
+                dvcfiles.object_path(cache, md5s[p]).unlink(missing_ok=True)
             fetch.fetch_objects(root, [md5s[p] for p in bad], f"{names} as of {snap.label}")
             again = _place_all(root, cache, dir_md5, [by_path[p] for p in bad], md5s)
             for p, md5 in again.items():
                 if md5 != md5s[p]:
-                    where = _quarantine(root, dvcfiles.object_path(cache, md5s[p]), md5)
-                    (root / REV_DIR / _key(dir_md5, by_path[p])).unlink(missing_ok=True)
+                    dvcfiles.object_path(cache, md5s[p]).unlink(missing_ok=True)
+                    copy = _copy_name(dir_md5, by_path[p])
+                    (root / copy).unlink(missing_ok=True)
                     raise ChecksumMismatch(
                         f"{p} ({by_path[p].name}) as of {snap.label} does not match the known "
-                        f"hash: expected md5 {md5s[p]} but got {md5}, twice. The bad object was "
-                        f"moved to {where}. The remote holds corrupt bytes: tell the maintainers."
+                        f"hash: expected md5 {md5s[p]} but got {md5}, twice. The bad bytes were "
+                        f"moved to {place.quarantine_path(root, copy, md5)} and the cache object "
+                        "deleted. The remote holds corrupt bytes: tell the maintainers."
                     )
             placed.update(again)
     _update_stamps(
@@ -173,16 +175,30 @@ def _bring(root: Path, snap: Snapshot, artifacts: Sequence[Artifact], *, force: 
     )
 
 
+# Nobody writes to a revision's copy, so a hard link (no disk space) is always safe; a copy where
+# linking cannot work (the cache on another filesystem).
+_LINKS = ["hardlink", "copy"]
+
+
 def _place_all(
     root: Path, cache: Path, dir_md5: str, artifacts: Sequence[Artifact], md5s: dict[str, str]
 ) -> dict[str, str]:
-    """Link or copy each object to its place, hashing what arrived; in parallel (hashing frees the GIL)."""
+    """Link or copy each object to its copy's path, hashing what arrived; path -> md5 placed.
+
+    Bytes that do not match never reach the copy's path: they go to the quarantine. In parallel
+    (hashing frees the GIL).
+    """
     from concurrent.futures import ThreadPoolExecutor
 
-    def place(a: Artifact) -> str:
+    from ckpt.place import place_one
+
+    def place_copy(a: Artifact) -> str:
         obj = dvcfiles.object_path(cache, md5s[a.path])
+        copy = _copy_name(dir_md5, a)
         try:
-            return _place(obj, root / REV_DIR / _key(dir_md5, a))
+            # Always hashed: which remote served an object (and whether it verified it) is not
+            # tracked here.
+            return place_one(root, copy, obj, md5s[a.path], _LINKS, trusted=False, read_only=True)
         except OSError as exc:
             raise CheckpointUnavailable(
                 f"Could not put {a.name} ({a.path}) into {root / REV_DIR} from the DVC cache: "
@@ -190,35 +206,7 @@ def _place_all(
             ) from exc
 
     with ThreadPoolExecutor(max_workers=max(1, min(len(artifacts), os.cpu_count() or 1))) as pool:
-        return dict(zip([a.path for a in artifacts], pool.map(place, artifacts), strict=True))
-
-
-_LINK_UNSUPPORTED = {errno.EXDEV, errno.EPERM, errno.ENOTSUP, errno.EMLINK, errno.ENOSYS}
-
-
-def _place(obj: Path, dest: Path) -> str:
-    """Hard-link (or copy) ``obj`` to ``dest`` under a temporary name, hash it, make it read-only,
-    rename it into place; the md5 of what is there."""
-    import shutil
-
-    from ckpt.hashing import file_md5
-
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
-    tmp.unlink(missing_ok=True)
-    try:
-        os.link(obj, tmp)
-    except OSError as exc:
-        if exc.errno not in _LINK_UNSUPPORTED:
-            raise
-        shutil.copyfile(obj, tmp)
-    try:
-        md5 = file_md5(tmp)
-        os.chmod(tmp, 0o444)
-        os.replace(tmp, dest)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return md5
+        return dict(zip([a.path for a in artifacts], pool.map(place_copy, artifacts), strict=True))
 
 
 def _refuse_if_skipping(snap: Snapshot, names: str) -> None:
@@ -268,19 +256,14 @@ def _set_aside(cache: Path, md5s: Sequence[str]) -> Iterator[None]:
         _backup(obj).unlink(missing_ok=True)
 
 
-def _quarantine(root: Path, obj: Path, actual_md5: str) -> Path:
-    """Move a corrupt cache object out of the cache (kept, never deleted)."""
-    import shutil
-
-    dest = root / STAMP_DIR / "quarantine" / f"{obj.parent.name}{obj.name}.{actual_md5}"
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    shutil.move(obj, dest)
-    return dest
-
-
 def _key(dir_md5: str, artifact: Artifact) -> str:
     """The copy's path under ``.dvc/tmp/ckpt/rev``: the pinned tree, then the path under ckpts/."""
     return f"{dir_md5.removesuffix('.dir')}/{artifact.path[len(TRACKED_DIR) + 1 :]}"
+
+
+def _copy_name(dir_md5: str, artifact: Artifact) -> str:
+    """The copy's path relative to the checkout root, as ``ckpt.place`` takes it."""
+    return f"{REV_DIR.as_posix()}/{_key(dir_md5, artifact)}"
 
 
 # --- stamps of the copies (the working tree's live in ckpt.stamps) ------------------------------
