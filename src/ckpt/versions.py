@@ -15,8 +15,7 @@ is needed to keep writes away from the cache.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from ckpt import dvcfiles, stamps
@@ -136,8 +135,9 @@ def _bring(root: Path, snap: Snapshot, artifacts: Sequence[Artifact], *, force: 
     md5s = dvcfiles.select(manifest, artifacts, at=snap.label)
     cache = dvcfiles.cache_dir(root)
     objects = list(dict.fromkeys(md5s.values()))
-    _restore_interrupted(cache, objects)
-    with _set_aside(cache, objects if force else []):
+    cached = [dvcfiles.object_path(cache, m) for m in objects]
+    fetch.restore_interrupted(root, [], cached)
+    with fetch.backed_up(root, [], cached, enabled=force):
         missing = [m for m in objects if not dvcfiles.object_path(cache, m).exists()]
         if missing:
             _refuse_if_skipping(snap, names)
@@ -218,42 +218,6 @@ def _refuse_if_skipping(snap: Snapshot, names: str) -> None:
             "SKIP_CHECKPOINT_DOWNLOAD is set, so nothing was fetched. Unset it and run "
             f"`ckpt pull {names} --rev {snap.rev}`."
         )
-
-
-def _backup(obj: Path) -> Path:
-    return obj.with_name(obj.name + ".ckpt-backup")
-
-
-def _restore_interrupted(cache: Path, md5s: Sequence[str]) -> None:
-    """Put back cache objects that a killed forced re-fetch set aside (or drop the spare)."""
-    for md5 in md5s:
-        obj = dvcfiles.object_path(cache, md5)
-        backup = _backup(obj)
-        if backup.exists():
-            if obj.exists():
-                backup.unlink()
-            else:
-                os.replace(backup, obj)
-
-
-@contextmanager
-def _set_aside(cache: Path, md5s: Sequence[str]) -> Iterator[None]:
-    """For a forced re-fetch: move the cache objects aside so DVC fetches them; put back on failure."""
-    moved = []
-    for md5 in md5s:
-        obj = dvcfiles.object_path(cache, md5)
-        if obj.exists():
-            os.replace(obj, _backup(obj))
-            moved.append(obj)
-    try:
-        yield
-    except BaseException:
-        for obj in moved:
-            if not obj.exists():
-                os.replace(_backup(obj), obj)
-        raise
-    for obj in moved:
-        _backup(obj).unlink(missing_ok=True)
 
 
 def _key(dir_md5: str, artifact: Artifact) -> str:
