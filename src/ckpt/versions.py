@@ -22,38 +22,38 @@ from ckpt import dvcfiles, stamps
 from ckpt.errors import CheckpointSkipped, CheckpointUnavailable, ChecksumMismatch
 from ckpt.memo import joined
 from ckpt.registry import TRACKED_DIR, Artifact
-from ckpt.revisions import REV_DIR, Snapshot, snapshot
+from ckpt.revisions import REV_DIR, Revision, read_revision
 from ckpt.stamps import Stamp
 
 
 def get(root: Path, name: str, rev: str, *, force: bool = False) -> Path:
     """Path of ``name`` as pinned at ``rev``, fetched and verified if needed (get_checkpoint's rev=)."""
-    snap = snapshot(root, rev)
-    artifact = snap.lookup(name)
+    revision = read_revision(root, rev)
+    artifact = revision.lookup(name)
     if not force:
-        path = warm_copy(root, snap, artifact)
+        path = warm_copy(root, revision, artifact)
         if path is not None:
             return path
-    return ensure(root, snap, [artifact], force=force)[artifact.name]
+    return ensure(root, revision, [artifact], force=force)[artifact.name]
 
 
 def path_at(root: Path, name: str, rev: str) -> Path:
     """Where ``get`` puts ``name`` as of ``rev``, whether or not it is there yet. Reads git only."""
-    snap = snapshot(root, rev)
-    return copy_path(root, snap, snap.lookup(name))
+    revision = read_revision(root, rev)
+    return copy_path(root, revision, revision.lookup(name))
 
 
-def copy_path(root: Path, snap: Snapshot, artifact: Artifact) -> Path:
-    return root / REV_DIR / _key(snap.require_pins(), artifact)
+def copy_path(root: Path, revision: Revision, artifact: Artifact) -> Path:
+    return root / REV_DIR / _key(revision.require_pins(), artifact)
 
 
 # (checkout, copy key) -> the copy's absolute Path, built once: pathlib is slow per warm call.
 _copies: dict[tuple[Path, str], Path] = {}
 
 
-def warm_copy(root: Path, snap: Snapshot, artifact: Artifact) -> Path | None:
+def warm_copy(root: Path, revision: Revision, artifact: Artifact) -> Path | None:
     """The copy if its stamp proves it was verified and is unchanged since; else None (no hashing)."""
-    key = _key(snap.require_pins(), artifact)
+    key = _key(revision.require_pins(), artifact)
     path = _copies.get((root, key))
     if path is None:
         path = _copies[root, key] = root / REV_DIR / key
@@ -68,37 +68,39 @@ def warm_copy(root: Path, snap: Snapshot, artifact: Artifact) -> Path | None:
 
 
 def ensure(
-    root: Path, snap: Snapshot, artifacts: Iterable[Artifact], *, force: bool = False
+    root: Path, revision: Revision, artifacts: Iterable[Artifact], *, force: bool = False
 ) -> dict[str, Path]:
-    """Make each artifact's copy as of ``snap`` present and verified; name -> path. The cold path."""
+    """Make each artifact's copy as of ``revision`` present and verified; name -> path. The cold path."""
     from ckpt.locking import checkout_lock
 
     artifacts = list({a.name: a for a in artifacts}.values())
-    paths = {a.name: copy_path(root, snap, a) for a in artifacts}
+    paths = {a.name: copy_path(root, revision, a) for a in artifacts}
     with checkout_lock(root):
         # Another process may have placed them while this one waited for the lock.
-        todo = [a for a in artifacts if force or warm_copy(root, snap, a) is None]
+        todo = [a for a in artifacts if force or warm_copy(root, revision, a) is None]
         if todo:
-            _bring(root, snap, list({a.path: a for a in todo}.values()), force=force)
+            _bring(root, revision, list({a.path: a for a in todo}.values()), force=force)
     return paths
 
 
-def survey_at(root: Path, snap: Snapshot, artifacts: Iterable[Artifact]) -> list[dict[str, object]]:
-    """What ``ckpt list --rev`` shows: for each artifact, its md5 at ``snap``, and whether its copy
+def survey_at(
+    root: Path, revision: Revision, artifacts: Iterable[Artifact]
+) -> list[dict[str, object]]:
+    """What ``ckpt list --rev`` shows: for each artifact, its md5 at ``revision``, and whether its copy
     is there ("verified"), only its object is in the DVC cache ("cached"), or neither ("missing");
-    "unknown" while the manifest pinned at ``snap`` is not in the cache. Never fetches or hashes."""
-    manifest = dvcfiles.load_manifest(root, snap.dir_md5) if snap.dir_md5 else None
+    "unknown" while the manifest pinned at ``revision`` is not in the cache. Never fetches or hashes."""
+    manifest = dvcfiles.load_manifest(root, revision.dir_md5) if revision.dir_md5 else None
     cache = dvcfiles.cache_dir(root)
     entries = []
     for a in artifacts:
         md5 = manifest.get(a.path[len(TRACKED_DIR) + 1 :]) if manifest else None
-        copy = root / REV_DIR / _key(snap.dir_md5, a) if snap.dir_md5 else None
+        copy = root / REV_DIR / _key(revision.dir_md5, a) if revision.dir_md5 else None
         size = None
         if manifest is None:
             state = "unknown"
         elif md5 is None:
             state = "untracked"
-        elif warm_copy(root, snap, a) is not None:
+        elif warm_copy(root, revision, a) is not None:
             state = "verified"
         else:
             state = "missing"
@@ -122,17 +124,17 @@ def survey_at(root: Path, snap: Snapshot, artifacts: Iterable[Artifact]) -> list
     return entries
 
 
-def _bring(root: Path, snap: Snapshot, artifacts: Sequence[Artifact], *, force: bool) -> None:
+def _bring(root: Path, revision: Revision, artifacts: Sequence[Artifact], *, force: bool) -> None:
     from ckpt import fetch, place
 
     names = " ".join(a.name for a in artifacts)
-    dir_md5 = snap.require_pins()
+    dir_md5 = revision.require_pins()
     manifest = dvcfiles.load_manifest(root, dir_md5)
     if manifest is None:
-        _refuse_if_skipping(snap, names)
-        fetch.fetch_objects(root, [dir_md5], f"the manifest {dir_md5} pinned at {snap.label}")
+        _refuse_if_skipping(revision, names)
+        fetch.fetch_objects(root, [dir_md5], f"the manifest {dir_md5} pinned at {revision.label}")
         manifest = dvcfiles.load_manifest(root, dir_md5) or {}
-    md5s = dvcfiles.select(manifest, artifacts, at=snap.label)
+    md5s = dvcfiles.select(manifest, artifacts, at=revision.label)
     cache = dvcfiles.cache_dir(root)
     objects = list(dict.fromkeys(md5s.values()))
     cached = [dvcfiles.object_path(cache, m) for m in objects]
@@ -140,8 +142,8 @@ def _bring(root: Path, snap: Snapshot, artifacts: Sequence[Artifact], *, force: 
     with fetch.backed_up(root, [], cached, enabled=force):
         missing = [m for m in objects if not dvcfiles.object_path(cache, m).exists()]
         if missing:
-            _refuse_if_skipping(snap, names)
-            fetch.fetch_objects(root, missing, f"{names} as of {snap.label}")
+            _refuse_if_skipping(revision, names)
+            fetch.fetch_objects(root, missing, f"{names} as of {revision.label}")
         by_path = {a.path: a for a in artifacts}
         placed = _place_all(root, cache, dir_md5, artifacts, md5s)
         bad = [p for p, md5 in placed.items() if md5 != md5s[p]]
@@ -150,7 +152,7 @@ def _bring(root: Path, snap: Snapshot, artifacts: Sequence[Artifact], *, force: 
             # the object's own inode, so dropping its name loses nothing): fetch them once more.
             for p in bad:
                 dvcfiles.object_path(cache, md5s[p]).unlink(missing_ok=True)
-            fetch.fetch_objects(root, [md5s[p] for p in bad], f"{names} as of {snap.label}")
+            fetch.fetch_objects(root, [md5s[p] for p in bad], f"{names} as of {revision.label}")
             again = _place_all(root, cache, dir_md5, [by_path[p] for p in bad], md5s)
             for p, md5 in again.items():
                 if md5 != md5s[p]:
@@ -158,7 +160,7 @@ def _bring(root: Path, snap: Snapshot, artifacts: Sequence[Artifact], *, force: 
                     copy = _copy_name(dir_md5, by_path[p])
                     (root / copy).unlink(missing_ok=True)
                     raise ChecksumMismatch(
-                        f"{p} ({by_path[p].name}) as of {snap.label} does not match the known "
+                        f"{p} ({by_path[p].name}) as of {revision.label} does not match the known "
                         f"hash: expected md5 {md5s[p]} but got {md5}, twice. The bad bytes were "
                         f"moved to {place.quarantine_path(root, copy, md5)} and the cache object "
                         "deleted. The remote holds corrupt bytes: tell the maintainers."
@@ -209,14 +211,14 @@ def _place_all(
         return dict(zip([a.path for a in artifacts], pool.map(place_copy, artifacts), strict=True))
 
 
-def _refuse_if_skipping(snap: Snapshot, names: str) -> None:
+def _refuse_if_skipping(revision: Revision, names: str) -> None:
     from ckpt.settings import skip_downloads
 
     if skip_downloads():
         raise CheckpointSkipped(
-            f"Checkpoint(s) {names} as of revision {snap.label} not present and "
+            f"Checkpoint(s) {names} as of revision {revision.label} not present and "
             "SKIP_CHECKPOINT_DOWNLOAD is set, so nothing was fetched. Unset it and run "
-            f"`ckpt pull {names} --rev {snap.rev}`."
+            f"`ckpt pull {names} --rev {revision.rev}`."
         )
 
 
