@@ -59,8 +59,12 @@ def link_types(config: dict[str, dict[str, str]]) -> list[str]:
 
 
 def quarantine_path(root: Path, path: str, md5: str) -> Path:
-    """Where bytes that failed verification are kept (never deleted)."""
-    return root / STAMP_DIR / "quarantine" / f"{path}.{md5}"
+    """Where bytes that failed verification are kept (never deleted): the file's path (under
+    ``ckpts/``, or for a revision's copy under ckpt's own directory) inside the quarantine."""
+    inside = Path(path)
+    if inside.is_relative_to(STAMP_DIR):
+        inside = inside.relative_to(STAMP_DIR)
+    return root / STAMP_DIR / "quarantine" / f"{inside.as_posix()}.{md5}"
 
 
 def place_all(
