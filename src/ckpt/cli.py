@@ -221,13 +221,13 @@ _REV_HELP = (
 
 def _rev_context(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     from ckpt.registry import find_repo_root
-    from ckpt.revisions import snapshot
+    from ckpt.revisions import read_revision
 
     root = args.repo.absolute() if args.repo else find_repo_root()
-    snap = snapshot(root, args.rev)
+    revision = read_revision(root, args.rev)
     names = getattr(args, "names", None)
-    artifacts = [snap.lookup(n) for n in names] if names else list(snap.registry.values())
-    return root, snap, artifacts
+    artifacts = [revision.lookup(n) for n in names] if names else list(revision.registry.values())
+    return root, revision, artifacts
 
 
 def _context(args: argparse.Namespace):  # type: ignore[no-untyped-def]
@@ -261,14 +261,16 @@ def _list_at_rev(args: argparse.Namespace) -> int:
     from ckpt.inventory import human_size
     from ckpt.versions import survey_at
 
-    root, snap, artifacts = _rev_context(args)
-    entries = survey_at(root, snap, artifacts)
+    root, revision, artifacts = _rev_context(args)
+    entries = survey_at(root, revision, artifacts)
     if args.json:
         print(
-            json.dumps({"rev": snap.rev, "commit": snap.commit, "checkpoints": entries}, indent=2)
+            json.dumps(
+                {"rev": revision.rev, "commit": revision.commit, "checkpoints": entries}, indent=2
+            )
         )
         return EXIT_OK
-    print(f"# as of {snap.label}")
+    print(f"# as of {revision.label}")
     _table(
         ["NAME", "PATH", "SIZE", "STATE", "DESCRIPTION"],
         [[e["name"], e["path"], human_size(e["size"]), e["state"], e["desc"]] for e in entries],
@@ -339,8 +341,8 @@ def cmd_pull(args: argparse.Namespace) -> int:
     if args.rev is not None:
         from ckpt.versions import ensure as ensure_at
 
-        root, snap, artifacts = _rev_context(args)
-        at_rev = ensure_at(root, snap, artifacts, force=args.force)
+        root, revision, artifacts = _rev_context(args)
+        at_rev = ensure_at(root, revision, artifacts, force=args.force)
         for a in artifacts:
             print(f"{a.name}\t{at_rev[a.name]}")
         return EXIT_OK

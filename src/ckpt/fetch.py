@@ -21,7 +21,7 @@ from pathlib import Path
 
 from ckpt import dvcfiles, place, remote_errors
 from ckpt.errors import CheckpointUnavailable
-from ckpt.registry import TRACKED_DIR, Artifact
+from ckpt.registry import Artifact
 from ckpt.remote_errors import RemoteInfo
 from ckpt.snapshot import Snapshot
 from ckpt.stamps import STAMP_DIR
@@ -350,26 +350,22 @@ def _captured_dvc_messages() -> Iterator[_Captured]:
                 logger.addHandler(console)
 
 
-def _backups(snap: Snapshot, paths: Sequence[str]) -> list[tuple[Path, Path]]:
+def _backups(root: Path, paths: Sequence[str], objects: Sequence[Path]) -> list[tuple[Path, Path]]:
     """(local copy, where a forced re-fetch keeps it meanwhile) for each path and cache object.
 
     Cache objects stay beside themselves (same filesystem, so the move is a rename); workspace
     files go under .dvc/tmp so nothing stray is left in ckpts/.
     """
-    root, manifest = snap.root, snap.manifest or {}
-    pairs = []
-    for path in paths:
-        pairs.append((root / path, root / STAMP_DIR / "backup" / path))
-        md5 = manifest.get(path[len(TRACKED_DIR) + 1 :])
-        if md5:
-            obj = snap.object_path(md5)
-            pairs.append((obj, obj.with_name(obj.name + ".ckpt-backup")))
-    return pairs
+    pairs = [(root / path, root / STAMP_DIR / "backup" / path) for path in paths]
+    return pairs + [(obj, obj.with_name(obj.name + ".ckpt-backup")) for obj in objects]
 
 
-def restore_interrupted(snap: Snapshot, paths: Sequence[str]) -> None:
-    """Undo what a forced re-fetch killed mid-way left set aside: put back, or drop if replaced."""
-    for src, dest in _backups(snap, paths):
+def restore_interrupted(root: Path, paths: Sequence[str], objects: Sequence[Path]) -> None:
+    """Undo what a forced re-fetch killed mid-way left set aside: put back, or drop if replaced.
+
+    ``paths``: workspace files (relative to ``root``); ``objects``: cache objects.
+    """
+    for src, dest in _backups(root, paths, objects):
         if os.path.lexists(dest):
             if os.path.lexists(src):
                 dest.unlink()
@@ -379,17 +375,20 @@ def restore_interrupted(snap: Snapshot, paths: Sequence[str]) -> None:
 
 
 @contextmanager
-def backed_up(snap: Snapshot, paths: Sequence[str], *, enabled: bool) -> Iterator[None]:
+def backed_up(
+    root: Path, paths: Sequence[str], objects: Sequence[Path], *, enabled: bool
+) -> Iterator[None]:
     """For a forced re-fetch: set aside the local copies, restore them if the fetch fails.
 
-    Moving (not deleting) both the workspace file and its cache object makes DVC fetch from the
-    remote, while a failure leaves the user with exactly what they had.
+    ``paths``: workspace files (relative to ``root``); ``objects``: cache objects. Moving (not
+    deleting) a workspace file and its cache object makes DVC fetch from the remote, while a
+    failure leaves the user with exactly what they had.
     """
     if not enabled:
         yield
         return
     moved: list[tuple[Path, Path]] = []
-    for src, dest in _backups(snap, paths):
+    for src, dest in _backups(root, paths, objects):
         if os.path.lexists(src):
             dest.parent.mkdir(parents=True, exist_ok=True)
             os.replace(src, dest)

@@ -15,7 +15,7 @@ from pathlib import Path
 from ckpt import dvcfiles
 from ckpt.errors import CheckpointNotFound, CheckpointUnavailable, RegistryError
 from ckpt.registry import REGISTRY_FILE, TRACKED_DIR
-from ckpt.revisions import git, resolve, snapshots_of_commits
+from ckpt.revisions import git, resolve, revisions_of_commits
 
 ADDED, CHANGED, REMOVED, UNKNOWN = "added", "changed", "removed", "unknown"
 # The oldest commit a shallow clone has: its bytes are known, whether they changed there is not.
@@ -44,22 +44,22 @@ def history(root: Path, name: str, rev: str = "HEAD") -> tuple[list[Change], lis
     """(changes newest first, warnings) for the checkpoint ``name`` in the history of ``rev``."""
     start = resolve(root, rev)
     commits = _log(root, start)
-    snaps = snapshots_of_commits(root, [c for c, *_ in commits])
+    revisions = revisions_of_commits(root, [c for c, *_ in commits])
     warnings: list[str] = []
     manifests = _manifests(
-        root, {s.dir_md5 for s in snaps.values() if name in s.registry}, warnings
+        root, {s.dir_md5 for s in revisions.values() if name in s.registry}, warnings
     )
 
     def md5_at(commit: str | None) -> str | None:
-        snap = snaps.get(commit) if commit else None
-        if snap is None or name not in snap.registry or snap.dir_md5 is None:
+        revision = revisions.get(commit) if commit else None
+        if revision is None or name not in revision.registry or revision.dir_md5 is None:
             return None
-        manifest = manifests.get(snap.dir_md5)
+        manifest = manifests.get(revision.dir_md5)
         if manifest is None:
             return _UNKNOWN_MD5
-        return manifest.get(snap.registry[name].path[len(TRACKED_DIR) + 1 :])
+        return manifest.get(revision.registry[name].path[len(TRACKED_DIR) + 1 :])
 
-    if not any(name in s.registry for s in snaps.values()):
+    if not any(name in s.registry for s in revisions.values()):
         raise CheckpointNotFound(
             f"No checkpoint named '{name}' in {REGISTRY_FILE} at any commit in the history of "
             f"{rev}. `ckpt list` shows the current names."
@@ -84,7 +84,7 @@ def history(root: Path, name: str, rev: str = "HEAD") -> tuple[list[Change], lis
         if md5 is not None:
             obj = dvcfiles.object_path(cache, md5)
             size = obj.stat().st_size if obj.is_file() else None
-        artifact = snaps[commit].registry.get(name)
+        artifact = revisions[commit].registry.get(name)
         changes.append(
             Change(
                 commit=commit,

@@ -96,13 +96,13 @@ def ensure(root: Path, artifacts: Iterable[Artifact], *, force: bool = False) ->
         snap = snapshot.take(root)
         for artifact in wanted.values():
             check_inside(root, artifact, snap.cache)
-        fetch.restore_interrupted(snap, list(wanted))
+        fetch.restore_interrupted(root, list(wanted), snap.objects(wanted))
         missing = list(wanted) if force else _verify_present(snap, wanted)
         if not missing:
             return {p: root / p for p in wanted}
         if skip_downloads():
             raise _skipped(wanted, missing)
-        with fetch.backed_up(snap, missing, enabled=force):
+        with fetch.backed_up(root, missing, snap.objects(missing), enabled=force):
             placed = fetch.pull(snap, [wanted[p] for p in missing])
             _verify_fetched(snap, wanted, placed)
     return {p: root / p for p in wanted}

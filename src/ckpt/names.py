@@ -53,10 +53,10 @@ def resolve_checkpoint_path(
     if rev is None:
         registry, at = load_registry(root), ""
     else:
-        from ckpt.revisions import snapshot
+        from ckpt.revisions import read_revision
 
-        snap = snapshot(root, rev)
-        registry, at = snap.registry, f" at revision {snap.label}"
+        revision = read_revision(root, rev)
+        registry, at = revision.registry, f" at revision {revision.label}"
     if text not in registry:
         import difflib
 

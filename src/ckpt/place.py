@@ -59,8 +59,12 @@ def link_types(config: dict[str, dict[str, str]]) -> list[str]:
 
 
 def quarantine_path(root: Path, path: str, md5: str) -> Path:
-    """Where bytes that failed verification are kept (never deleted)."""
-    return root / STAMP_DIR / "quarantine" / f"{path}.{md5}"
+    """Where bytes that failed verification are kept (never deleted): the file's path (under
+    ``ckpts/``, or for a revision's copy under ckpt's own directory) inside the quarantine."""
+    inside = Path(path)
+    if inside.is_relative_to(STAMP_DIR):
+        inside = inside.relative_to(STAMP_DIR)
+    return root / STAMP_DIR / "quarantine" / f"{inside.as_posix()}.{md5}"
 
 
 def place_all(
@@ -97,9 +101,20 @@ def place_all(
 
 
 def place_one(
-    root: Path, path: str, obj: Path, md5: str, links: list[str], *, trusted: bool
+    root: Path,
+    path: str,
+    obj: Path,
+    md5: str,
+    links: list[str],
+    *,
+    trusted: bool,
+    read_only: bool = False,
 ) -> str:
-    """Link or copy ``obj`` to ``root/path`` atomically; the md5 of the bytes placed."""
+    """Link or copy ``obj`` to ``root/path`` atomically; the md5 of the bytes placed.
+
+    ``read_only``: a copy is made read-only too before it is renamed into place (a link shares
+    the object's mode, which is read-only already).
+    """
     from ckpt.hashing import file_md5
 
     dest = root / path
@@ -126,6 +141,8 @@ def place_one(
         os.replace(tmp, bad)
         _drop_if_same(tmp, bad)
         return actual
+    if read_only:
+        os.chmod(tmp, 0o444)
     os.replace(tmp, dest)
     _drop_if_same(tmp, dest)
     return actual

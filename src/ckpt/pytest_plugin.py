@@ -138,20 +138,20 @@ def _resolve(names: tuple[str, ...], rev: str | None = None) -> dict[str, Path]:
 def _resolve_at(root: Path, names: tuple[str, ...], rev: str) -> dict[str, Path]:
     from ckpt import versions
     from ckpt.errors import CheckpointSkipped, CheckpointUnavailable
-    from ckpt.revisions import snapshot
+    from ckpt.revisions import read_revision
 
-    snap = snapshot(root, rev)
-    artifacts = [snap.lookup(n) for n in names] if names else list(snap.registry.values())
-    paths = {a.name: versions.warm_copy(root, snap, a) for a in artifacts}
+    revision = read_revision(root, rev)
+    artifacts = [revision.lookup(n) for n in names] if names else list(revision.registry.values())
+    paths = {a.name: versions.warm_copy(root, revision, a) for a in artifacts}
     cold = [a for a in artifacts if paths[a.name] is None]
     if cold:
         try:
-            paths.update(versions.ensure(root, snap, cold))
+            paths.update(versions.ensure(root, revision, cold))
         except (CheckpointSkipped, CheckpointUnavailable) as exc:
             missing = " ".join(a.name for a in cold)
             why = str(exc).splitlines()[0]
             raise _skip(
-                f"checkpoints missing as of {snap.label}: {missing}. Fetch them with "
+                f"checkpoints missing as of {revision.label}: {missing}. Fetch them with "
                 f"`ckpt pull {missing} --rev {rev}`. [{why}]"
             ) from None
     return paths  # type: ignore[return-value]

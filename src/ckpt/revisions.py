@@ -47,7 +47,7 @@ _REF_RULES = (
 Check = tuple[str, "tuple[int, int, int] | None"]
 
 
-class Snapshot(NamedTuple):
+class Revision(NamedTuple):
     """What a revision pinned: its commit, the ``.dir`` md5 in ``ckpts.dvc``, the registry."""
 
     rev: str
@@ -90,7 +90,7 @@ class Snapshot(NamedTuple):
         return self.dir_md5
 
 
-def snapshot(root: Path, rev: str) -> Snapshot:
+def read_revision(root: Path, rev: str) -> Revision:
     """The registry and pin at ``rev``: from memory when nothing git resolves it through moved."""
     key = (str(root), rev)
     hit = _memo.get(key)
@@ -100,17 +100,17 @@ def snapshot(root: Path, rev: str) -> Snapshot:
         raise TypeError(f"rev must be a git revision as a string, not {type(rev).__name__}")
     found = _from_index(root, rev)
     if found is None:
-        checks, snap = _from_git(root, rev)
+        checks, revision = _from_git(root, rev)
         if checks is None:
-            return snap  # resolved through something a stat cannot watch: ask git every time
-        found = (checks, snap)
+            return revision  # resolved through something a stat cannot watch: ask git every time
+        found = (checks, revision)
     _memo[key] = found
     return found[1]
 
 
 def resolve(root: Path, rev: str) -> str:
     """The full sha of the commit ``rev`` names; RevisionNotFound (clear about shallow clones)."""
-    return snapshot(root, rev).commit
+    return read_revision(root, rev).commit
 
 
 def read_at(root: Path, specs: Sequence[tuple[str, str]]) -> list[bytes | None]:
@@ -135,24 +135,24 @@ def read_at(root: Path, specs: Sequence[tuple[str, str]]) -> list[bytes | None]:
     return result
 
 
-def snapshot_of_commit(root: Path, rev: str, commit: str) -> Snapshot:
-    """The snapshot of a commit already resolved (``ckpt log`` walks many): cached per commit."""
+def revision_of_commit(root: Path, rev: str, commit: str) -> Revision:
+    """``read_revision`` for a commit already resolved (``ckpt log`` walks many): cached per commit."""
     record = _commit_record(root, commit)
     if record is None:
         record = _read_commits(root, [commit])[commit]
         _save(root, commits={commit: record})
-    return _snapshot_from(rev, commit, record)
+    return _revision_from(rev, commit, record)
 
 
-def snapshots_of_commits(root: Path, commits: Sequence[str]) -> dict[str, Snapshot]:
-    """``snapshot_of_commit`` for many commits, reading the missing ones with one git process."""
+def revisions_of_commits(root: Path, commits: Sequence[str]) -> dict[str, Revision]:
+    """``revision_of_commit`` for many commits, reading the missing ones with one git process."""
     records = {c: _commit_record(root, c) for c in commits}
     missing = [c for c, r in records.items() if r is None]
     if missing:
         fresh = _read_commits(root, missing)
         _save(root, commits=fresh)
         records.update(fresh)
-    return {c: _snapshot_from(c, c, r) for c, r in records.items() if r is not None}
+    return {c: _revision_from(c, c, r) for c, r in records.items() if r is not None}
 
 
 def git(
@@ -201,7 +201,7 @@ def is_shallow(root: Path) -> bool:
 # --- resolving ---------------------------------------------------------------------------------
 
 
-def _from_git(root: Path, rev: str) -> tuple[tuple[Check, ...] | None, Snapshot]:
+def _from_git(root: Path, rev: str) -> tuple[tuple[Check, ...] | None, Revision]:
     if not rev or rev.startswith("-") or any(c.isspace() for c in rev):
         raise RevisionNotFound(
             f"{rev!r} is not a git revision: name a tag, branch or commit (e.g. 'v1.0', "
@@ -217,7 +217,7 @@ def _from_git(root: Path, rev: str) -> tuple[tuple[Check, ...] | None, Snapshot]
         _save(root, commits={commit: record})
     if checks is not None:
         _save(root, refs={rev: {"commit": commit, "checks": [list(c) for c in checks]}})
-    return checks, _snapshot_from(rev, commit, record)
+    return checks, _revision_from(rev, commit, record)
 
 
 def _rev_parse(root: Path, rev: str) -> str:
@@ -370,12 +370,12 @@ def _read_commits(root: Path, commits: Sequence[str]) -> dict[str, dict[str, Any
     return records
 
 
-def _snapshot_from(rev: str, commit: str, record: dict[str, Any]) -> Snapshot:
+def _revision_from(rev: str, commit: str, record: dict[str, Any]) -> Revision:
     registry = {
         name: Artifact(name, path, desc, type_, tuple(labels), meta)
         for name, (path, desc, type_, labels, meta) in record["artifacts"].items()
     }
-    return Snapshot(rev, commit, record["dir_md5"], registry)
+    return Revision(rev, commit, record["dir_md5"], registry)
 
 
 _INDEX = REV_DIR / "index.json"
@@ -409,7 +409,7 @@ def _commit_record(root: Path, commit: str) -> dict[str, Any] | None:
     return _read_index(root).get("commits", {}).get(commit)
 
 
-def _from_index(root: Path, rev: str) -> tuple[tuple[Check, ...], Snapshot] | None:
+def _from_index(root: Path, rev: str) -> tuple[tuple[Check, ...], Revision] | None:
     index = _read_index(root)
     if _FULL_SHA.fullmatch(rev):
         checks: tuple[Check, ...] = ()
@@ -425,7 +425,7 @@ def _from_index(root: Path, rev: str) -> tuple[tuple[Check, ...], Snapshot] | No
     record = index.get("commits", {}).get(commit)
     if record is None:
         return None
-    return checks, _snapshot_from(rev, commit, record)
+    return checks, _revision_from(rev, commit, record)
 
 
 def _save(
@@ -448,6 +448,6 @@ def _save(
         pass  # a read-only checkout still works: it just asks git every time
 
 
-_memo: dict[tuple[str, str], tuple[tuple[Check, ...], Snapshot]] = {}
+_memo: dict[tuple[str, str], tuple[tuple[Check, ...], Revision]] = {}
 _dirs: dict[str, tuple[str, str] | None] = {}
 _prefixes: dict[str, str] = {}

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ckpt import dvcfiles
-from ckpt.registry import Artifact
+from ckpt.registry import TRACKED_DIR, Artifact
 
 # Remote URL schemes whose filesystem checks each object's md5 against its name while it streams
 # (dvc_hf.fs.HfFileSystem.get_file), so an object they brought into the cache needs no re-read.
@@ -42,6 +42,12 @@ class Snapshot:
     def expected(self, artifacts: Iterable[Artifact]) -> dict[str, str] | None:
         """Path -> md5 DVC recorded; None while the manifest is not in the cache."""
         return None if self.manifest is None else dvcfiles.select(self.manifest, artifacts)
+
+    def objects(self, paths: Iterable[str]) -> list[Path]:
+        """The cache objects the manifest names for ``paths`` (none while it is not in the cache)."""
+        manifest = self.manifest or {}
+        md5s = (manifest.get(path[len(TRACKED_DIR) + 1 :]) for path in paths)
+        return [self.object_path(md5) for md5 in md5s if md5]
 
     def reload_manifest(self) -> None:
         """After a fetch that may have brought the ``.dir`` into the cache."""

@@ -15,7 +15,7 @@ from pathlib import Path
 from ckpt import dvcfiles
 from ckpt.errors import CheckpointUnavailable, CkptError, RevisionNotFound
 from ckpt.registry import TRACKED_DIR, load_registry
-from ckpt.revisions import git, snapshot_of_commit
+from ckpt.revisions import Revision, git, revision_of_commit
 
 # gto.constants.semver: DVC accepts `v` + this as a version, nothing else.
 _SEMVER = (
@@ -75,15 +75,15 @@ def commit_and_tag(root: Path, version: str, to_commit: list[str]) -> tuple[str 
         _git(root, "commit", "--quiet", "-m", f"Publish checkpoints {version}", "--", *to_commit)
         committed = _git(root, "rev-parse", "HEAD")
     head = _git(root, "rev-parse", "--verify", "HEAD^{commit}")
-    snap = snapshot_of_commit(root, "HEAD", head)
-    now = _md5s(root, snap)
+    revision = revision_of_commit(root, "HEAD", head)
+    now = _md5s(root, revision)
     previous = latest_versions(root)
     created = []
-    for name, artifact in snap.registry.items():
+    for name, artifact in revision.registry.items():
         md5 = now.get(artifact.path)
         prev = previous.get(name)
         if prev is not None and md5 is not None:
-            before = snapshot_of_commit(root, prev[1], prev[2])
+            before = revision_of_commit(root, prev[1], prev[2])
             old = before.registry.get(name)
             if old is not None and _md5s(root, before).get(old.path) == md5:
                 continue
@@ -126,19 +126,21 @@ def _semver_key(version: str) -> tuple:
     return (major, minor, patch, pre_key)
 
 
-def _md5s(root: Path, snap) -> dict[str, str]:  # type: ignore[no-untyped-def]
-    """Path -> md5 at a snapshot, fetching its manifest if this checkout does not have it."""
-    if snap.dir_md5 is None:
+def _md5s(root: Path, revision: Revision) -> dict[str, str]:
+    """Path -> md5 at a revision, fetching its manifest if this checkout does not have it."""
+    if revision.dir_md5 is None:
         return {}
-    manifest = dvcfiles.load_manifest(root, snap.dir_md5)
+    manifest = dvcfiles.load_manifest(root, revision.dir_md5)
     if manifest is None:
         from ckpt import fetch
 
         try:
-            fetch.fetch_objects(root, [snap.dir_md5], f"the manifest pinned at {snap.label}")
+            fetch.fetch_objects(
+                root, [revision.dir_md5], f"the manifest pinned at {revision.label}"
+            )
         except CheckpointUnavailable:
             return {}  # unknown: counted as changed, so the version is tagged rather than lost
-        manifest = dvcfiles.load_manifest(root, snap.dir_md5) or {}
+        manifest = dvcfiles.load_manifest(root, revision.dir_md5) or {}
     return {f"{TRACKED_DIR}/{rel}": md5 for rel, md5 in manifest.items()}
 
 

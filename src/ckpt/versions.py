@@ -14,48 +14,46 @@ is needed to keep writes away from the cache.
 
 from __future__ import annotations
 
-import errno
 import os
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from ckpt import dvcfiles, stamps
 from ckpt.errors import CheckpointSkipped, CheckpointUnavailable, ChecksumMismatch
 from ckpt.memo import joined
 from ckpt.registry import TRACKED_DIR, Artifact
-from ckpt.revisions import REV_DIR, Snapshot, snapshot
-from ckpt.stamps import STAMP_DIR, Stamp
+from ckpt.revisions import REV_DIR, Revision, read_revision
+from ckpt.stamps import Stamp
 
 
 def get(root: Path, name: str, rev: str, *, force: bool = False) -> Path:
     """Path of ``name`` as pinned at ``rev``, fetched and verified if needed (get_checkpoint's rev=)."""
-    snap = snapshot(root, rev)
-    artifact = snap.lookup(name)
+    revision = read_revision(root, rev)
+    artifact = revision.lookup(name)
     if not force:
-        path = warm_copy(root, snap, artifact)
+        path = warm_copy(root, revision, artifact)
         if path is not None:
             return path
-    return ensure(root, snap, [artifact], force=force)[artifact.name]
+    return ensure(root, revision, [artifact], force=force)[artifact.name]
 
 
 def path_at(root: Path, name: str, rev: str) -> Path:
     """Where ``get`` puts ``name`` as of ``rev``, whether or not it is there yet. Reads git only."""
-    snap = snapshot(root, rev)
-    return copy_path(root, snap, snap.lookup(name))
+    revision = read_revision(root, rev)
+    return copy_path(root, revision, revision.lookup(name))
 
 
-def copy_path(root: Path, snap: Snapshot, artifact: Artifact) -> Path:
-    return root / REV_DIR / _key(snap.require_pins(), artifact)
+def copy_path(root: Path, revision: Revision, artifact: Artifact) -> Path:
+    return root / REV_DIR / _key(revision.require_pins(), artifact)
 
 
 # (checkout, copy key) -> the copy's absolute Path, built once: pathlib is slow per warm call.
 _copies: dict[tuple[Path, str], Path] = {}
 
 
-def warm_copy(root: Path, snap: Snapshot, artifact: Artifact) -> Path | None:
+def warm_copy(root: Path, revision: Revision, artifact: Artifact) -> Path | None:
     """The copy if its stamp proves it was verified and is unchanged since; else None (no hashing)."""
-    key = _key(snap.require_pins(), artifact)
+    key = _key(revision.require_pins(), artifact)
     path = _copies.get((root, key))
     if path is None:
         path = _copies[root, key] = root / REV_DIR / key
@@ -70,37 +68,39 @@ def warm_copy(root: Path, snap: Snapshot, artifact: Artifact) -> Path | None:
 
 
 def ensure(
-    root: Path, snap: Snapshot, artifacts: Iterable[Artifact], *, force: bool = False
+    root: Path, revision: Revision, artifacts: Iterable[Artifact], *, force: bool = False
 ) -> dict[str, Path]:
-    """Make each artifact's copy as of ``snap`` present and verified; name -> path. The cold path."""
+    """Make each artifact's copy as of ``revision`` present and verified; name -> path. The cold path."""
     from ckpt.locking import checkout_lock
 
     artifacts = list({a.name: a for a in artifacts}.values())
-    paths = {a.name: copy_path(root, snap, a) for a in artifacts}
+    paths = {a.name: copy_path(root, revision, a) for a in artifacts}
     with checkout_lock(root):
         # Another process may have placed them while this one waited for the lock.
-        todo = [a for a in artifacts if force or warm_copy(root, snap, a) is None]
+        todo = [a for a in artifacts if force or warm_copy(root, revision, a) is None]
         if todo:
-            _bring(root, snap, list({a.path: a for a in todo}.values()), force=force)
+            _bring(root, revision, list({a.path: a for a in todo}.values()), force=force)
     return paths
 
 
-def survey_at(root: Path, snap: Snapshot, artifacts: Iterable[Artifact]) -> list[dict[str, object]]:
-    """What ``ckpt list --rev`` shows: for each artifact, its md5 at ``snap``, and whether its copy
+def survey_at(
+    root: Path, revision: Revision, artifacts: Iterable[Artifact]
+) -> list[dict[str, object]]:
+    """What ``ckpt list --rev`` shows: for each artifact, its md5 at ``revision``, and whether its copy
     is there ("verified"), only its object is in the DVC cache ("cached"), or neither ("missing");
-    "unknown" while the manifest pinned at ``snap`` is not in the cache. Never fetches or hashes."""
-    manifest = dvcfiles.load_manifest(root, snap.dir_md5) if snap.dir_md5 else None
+    "unknown" while the manifest pinned at ``revision`` is not in the cache. Never fetches or hashes."""
+    manifest = dvcfiles.load_manifest(root, revision.dir_md5) if revision.dir_md5 else None
     cache = dvcfiles.cache_dir(root)
     entries = []
     for a in artifacts:
         md5 = manifest.get(a.path[len(TRACKED_DIR) + 1 :]) if manifest else None
-        copy = root / REV_DIR / _key(snap.dir_md5, a) if snap.dir_md5 else None
+        copy = root / REV_DIR / _key(revision.dir_md5, a) if revision.dir_md5 else None
         size = None
         if manifest is None:
             state = "unknown"
         elif md5 is None:
             state = "untracked"
-        elif warm_copy(root, snap, a) is not None:
+        elif warm_copy(root, revision, a) is not None:
             state = "verified"
         else:
             state = "missing"
@@ -124,42 +124,46 @@ def survey_at(root: Path, snap: Snapshot, artifacts: Iterable[Artifact]) -> list
     return entries
 
 
-def _bring(root: Path, snap: Snapshot, artifacts: Sequence[Artifact], *, force: bool) -> None:
-    from ckpt import fetch
+def _bring(root: Path, revision: Revision, artifacts: Sequence[Artifact], *, force: bool) -> None:
+    from ckpt import fetch, place
 
     names = " ".join(a.name for a in artifacts)
-    dir_md5 = snap.require_pins()
+    dir_md5 = revision.require_pins()
     manifest = dvcfiles.load_manifest(root, dir_md5)
     if manifest is None:
-        _refuse_if_skipping(snap, names)
-        fetch.fetch_objects(root, [dir_md5], f"the manifest {dir_md5} pinned at {snap.label}")
+        _refuse_if_skipping(revision, names)
+        fetch.fetch_objects(root, [dir_md5], f"the manifest {dir_md5} pinned at {revision.label}")
         manifest = dvcfiles.load_manifest(root, dir_md5) or {}
-    md5s = dvcfiles.select(manifest, artifacts, at=snap.label)
+    md5s = dvcfiles.select(manifest, artifacts, at=revision.label)
     cache = dvcfiles.cache_dir(root)
     objects = list(dict.fromkeys(md5s.values()))
-    _restore_interrupted(cache, objects)
-    with _set_aside(cache, objects if force else []):
+    cached = [dvcfiles.object_path(cache, m) for m in objects]
+    fetch.restore_interrupted(root, [], cached)
+    with fetch.backed_up(root, [], cached, enabled=force):
         missing = [m for m in objects if not dvcfiles.object_path(cache, m).exists()]
         if missing:
-            _refuse_if_skipping(snap, names)
-            fetch.fetch_objects(root, missing, f"{names} as of {snap.label}")
+            _refuse_if_skipping(revision, names)
+            fetch.fetch_objects(root, missing, f"{names} as of {revision.label}")
         by_path = {a.path: a for a in artifacts}
         placed = _place_all(root, cache, dir_md5, artifacts, md5s)
         bad = [p for p, md5 in placed.items() if md5 != md5s[p]]
         if bad:
-            # The cache held corrupt bytes: set them aside and fetch from the remote once more.
+            # The cache held corrupt bytes, which placing kept in the quarantine (with a hard link,
+            # the object's own inode, so dropping its name loses nothing): fetch them once more.
             for p in bad:
-                _quarantine(root, dvcfiles.object_path(cache, md5s[p]), placed[p])
-            fetch.fetch_objects(root, [md5s[p] for p in bad], f"{names} as of {snap.label}")
+                dvcfiles.object_path(cache, md5s[p]).unlink(missing_ok=True)
+            fetch.fetch_objects(root, [md5s[p] for p in bad], f"{names} as of {revision.label}")
             again = _place_all(root, cache, dir_md5, [by_path[p] for p in bad], md5s)
             for p, md5 in again.items():
                 if md5 != md5s[p]:
-                    where = _quarantine(root, dvcfiles.object_path(cache, md5s[p]), md5)
-                    (root / REV_DIR / _key(dir_md5, by_path[p])).unlink(missing_ok=True)
+                    dvcfiles.object_path(cache, md5s[p]).unlink(missing_ok=True)
+                    copy = _copy_name(dir_md5, by_path[p])
+                    (root / copy).unlink(missing_ok=True)
                     raise ChecksumMismatch(
-                        f"{p} ({by_path[p].name}) as of {snap.label} does not match the known "
-                        f"hash: expected md5 {md5s[p]} but got {md5}, twice. The bad object was "
-                        f"moved to {where}. The remote holds corrupt bytes: tell the maintainers."
+                        f"{p} ({by_path[p].name}) as of {revision.label} does not match the known "
+                        f"hash: expected md5 {md5s[p]} but got {md5}, twice. The bad bytes were "
+                        f"moved to {place.quarantine_path(root, copy, md5)} and the cache object "
+                        "deleted. The remote holds corrupt bytes: tell the maintainers."
                     )
             placed.update(again)
     _update_stamps(
@@ -173,16 +177,30 @@ def _bring(root: Path, snap: Snapshot, artifacts: Sequence[Artifact], *, force: 
     )
 
 
+# Nobody writes to a revision's copy, so a hard link (no disk space) is always safe; a copy where
+# linking cannot work (the cache on another filesystem).
+_LINKS = ["hardlink", "copy"]
+
+
 def _place_all(
     root: Path, cache: Path, dir_md5: str, artifacts: Sequence[Artifact], md5s: dict[str, str]
 ) -> dict[str, str]:
-    """Link or copy each object to its place, hashing what arrived; in parallel (hashing frees the GIL)."""
+    """Link or copy each object to its copy's path, hashing what arrived; path -> md5 placed.
+
+    Bytes that do not match never reach the copy's path: they go to the quarantine. In parallel
+    (hashing frees the GIL).
+    """
     from concurrent.futures import ThreadPoolExecutor
 
-    def place(a: Artifact) -> str:
+    from ckpt.place import place_one
+
+    def place_copy(a: Artifact) -> str:
         obj = dvcfiles.object_path(cache, md5s[a.path])
+        copy = _copy_name(dir_md5, a)
         try:
-            return _place(obj, root / REV_DIR / _key(dir_md5, a))
+            # Always hashed: which remote served an object (and whether it verified it) is not
+            # tracked here.
+            return place_one(root, copy, obj, md5s[a.path], _LINKS, trusted=False, read_only=True)
         except OSError as exc:
             raise CheckpointUnavailable(
                 f"Could not put {a.name} ({a.path}) into {root / REV_DIR} from the DVC cache: "
@@ -190,97 +208,28 @@ def _place_all(
             ) from exc
 
     with ThreadPoolExecutor(max_workers=max(1, min(len(artifacts), os.cpu_count() or 1))) as pool:
-        return dict(zip([a.path for a in artifacts], pool.map(place, artifacts), strict=True))
+        return dict(zip([a.path for a in artifacts], pool.map(place_copy, artifacts), strict=True))
 
 
-_LINK_UNSUPPORTED = {errno.EXDEV, errno.EPERM, errno.ENOTSUP, errno.EMLINK, errno.ENOSYS}
-
-
-def _place(obj: Path, dest: Path) -> str:
-    """Hard-link (or copy) ``obj`` to ``dest`` under a temporary name, hash it, make it read-only,
-    rename it into place; the md5 of what is there."""
-    import shutil
-
-    from ckpt.hashing import file_md5
-
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
-    tmp.unlink(missing_ok=True)
-    try:
-        os.link(obj, tmp)
-    except OSError as exc:
-        if exc.errno not in _LINK_UNSUPPORTED:
-            raise
-        shutil.copyfile(obj, tmp)
-    try:
-        md5 = file_md5(tmp)
-        os.chmod(tmp, 0o444)
-        os.replace(tmp, dest)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return md5
-
-
-def _refuse_if_skipping(snap: Snapshot, names: str) -> None:
+def _refuse_if_skipping(revision: Revision, names: str) -> None:
     from ckpt.settings import skip_downloads
 
     if skip_downloads():
         raise CheckpointSkipped(
-            f"Checkpoint(s) {names} as of revision {snap.label} not present and "
+            f"Checkpoint(s) {names} as of revision {revision.label} not present and "
             "SKIP_CHECKPOINT_DOWNLOAD is set, so nothing was fetched. Unset it and run "
-            f"`ckpt pull {names} --rev {snap.rev}`."
+            f"`ckpt pull {names} --rev {revision.rev}`."
         )
-
-
-def _backup(obj: Path) -> Path:
-    return obj.with_name(obj.name + ".ckpt-backup")
-
-
-def _restore_interrupted(cache: Path, md5s: Sequence[str]) -> None:
-    """Put back cache objects that a killed forced re-fetch set aside (or drop the spare)."""
-    for md5 in md5s:
-        obj = dvcfiles.object_path(cache, md5)
-        backup = _backup(obj)
-        if backup.exists():
-            if obj.exists():
-                backup.unlink()
-            else:
-                os.replace(backup, obj)
-
-
-@contextmanager
-def _set_aside(cache: Path, md5s: Sequence[str]) -> Iterator[None]:
-    """For a forced re-fetch: move the cache objects aside so DVC fetches them; put back on failure."""
-    moved = []
-    for md5 in md5s:
-        obj = dvcfiles.object_path(cache, md5)
-        if obj.exists():
-            os.replace(obj, _backup(obj))
-            moved.append(obj)
-    try:
-        yield
-    except BaseException:
-        for obj in moved:
-            if not obj.exists():
-                os.replace(_backup(obj), obj)
-        raise
-    for obj in moved:
-        _backup(obj).unlink(missing_ok=True)
-
-
-def _quarantine(root: Path, obj: Path, actual_md5: str) -> Path:
-    """Move a corrupt cache object out of the cache (kept, never deleted)."""
-    import shutil
-
-    dest = root / STAMP_DIR / "quarantine" / f"{obj.parent.name}{obj.name}.{actual_md5}"
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    shutil.move(obj, dest)
-    return dest
 
 
 def _key(dir_md5: str, artifact: Artifact) -> str:
     """The copy's path under ``.dvc/tmp/ckpt/rev``: the pinned tree, then the path under ckpts/."""
     return f"{dir_md5.removesuffix('.dir')}/{artifact.path[len(TRACKED_DIR) + 1 :]}"
+
+
+def _copy_name(dir_md5: str, artifact: Artifact) -> str:
+    """The copy's path relative to the checkout root, as ``ckpt.place`` takes it."""
+    return f"{REV_DIR.as_posix()}/{_key(dir_md5, artifact)}"
 
 
 # --- stamps of the copies (the working tree's live in ckpt.stamps) ------------------------------

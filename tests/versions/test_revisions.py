@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from ckpt import CheckpointNotFound, RevisionNotFound
-from ckpt.revisions import snapshot
+from ckpt.revisions import read_revision
 
 REGISTRY = "artifacts:\n  {name}:\n    path: ckpts/{name}.ckpt\n"
 PIN = "outs:\n- md5: {md5}.dir\n  path: ckpts\n"
@@ -39,60 +39,62 @@ def repo(tmp_path: Path) -> Path:
 def test_registry_and_pin_at_each_commit(repo):
     first = commit(repo, "vae", "a")
     second = commit(repo, "ldm", "b")
-    snap = snapshot(repo, first)
-    assert snap.commit == first and snap.dir_md5 == "a" * 32 + ".dir"
-    assert list(snap.registry) == ["vae"] and snap.lookup("vae").path == "ckpts/vae.ckpt"
-    assert snapshot(repo, "HEAD").commit == second
-    assert snapshot(repo, second[:7]).registry.keys() == {"ldm"}
+    revision = read_revision(repo, first)
+    assert revision.commit == first and revision.dir_md5 == "a" * 32 + ".dir"
+    assert list(revision.registry) == ["vae"] and revision.lookup("vae").path == "ckpts/vae.ckpt"
+    assert read_revision(repo, "HEAD").commit == second
+    assert read_revision(repo, second[:7]).registry.keys() == {"ldm"}
     with pytest.raises(CheckpointNotFound, match=rf"'vae'.*revision HEAD \({second[:10]}\)"):
-        snapshot(repo, "HEAD").lookup("vae")
+        read_revision(repo, "HEAD").lookup("vae")
 
 
 def test_reflog_revisions_are_asked_of_git_every_time(repo):
     commit(repo, "vae", "a")
     second = commit(repo, "vae", "b")
-    assert snapshot(repo, "HEAD@{1}").commit != second
+    assert read_revision(repo, "HEAD@{1}").commit != second
     third = commit(repo, "vae", "c")
-    assert snapshot(repo, "HEAD@{1}").commit == second != third
+    assert read_revision(repo, "HEAD@{1}").commit == second != third
 
 
 def test_a_worktree_sees_its_own_head_move(repo, tmp_path):
     commit(repo, "vae", "a")
     other = tmp_path / "other"
     git(repo, "worktree", "add", "-q", "-b", "side", str(other))
-    assert snapshot(other, "HEAD").dir_md5 == "a" * 32 + ".dir"
+    assert read_revision(other, "HEAD").dir_md5 == "a" * 32 + ".dir"
     commit(other, "vae", "d")
-    assert snapshot(other, "HEAD").dir_md5 == "d" * 32 + ".dir"
-    assert snapshot(repo, "HEAD").dir_md5 == "a" * 32 + ".dir"  # the main checkout did not move
-    assert snapshot(repo, "side").dir_md5 == "d" * 32 + ".dir"
+    assert read_revision(other, "HEAD").dir_md5 == "d" * 32 + ".dir"
+    assert (
+        read_revision(repo, "HEAD").dir_md5 == "a" * 32 + ".dir"
+    )  # the main checkout did not move
+    assert read_revision(repo, "side").dir_md5 == "d" * 32 + ".dir"
 
 
 def test_project_in_a_subdirectory_of_the_git_repository(repo):
     sub = repo / "models"
     sub.mkdir()
     first = commit(sub, "vae", "e")
-    assert snapshot(sub, first).registry.keys() == {"vae"}
-    assert snapshot(sub, first).dir_md5 == "e" * 32 + ".dir"
+    assert read_revision(sub, first).registry.keys() == {"vae"}
+    assert read_revision(sub, first).dir_md5 == "e" * 32 + ".dir"
 
 
 def test_no_pins_and_no_registry_at_a_revision(repo):
     (repo / "README").write_text("before any checkpoint\n")
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "-m", "empty")
-    snap = snapshot(repo, "HEAD")
+    revision = read_revision(repo, "HEAD")
     with pytest.raises(CheckpointNotFound, match="has no checkpoints"):
-        snap.lookup("vae")
+        revision.lookup("vae")
     with pytest.raises(Exception, match=r"ckpts\.dvc does not exist at revision HEAD"):
-        snap.require_pins()
+        revision.require_pins()
 
 
 def test_outside_git_and_bad_revisions(tmp_path, repo):
     plain = tmp_path / "plain"
     plain.mkdir()
     with pytest.raises(RevisionNotFound, match="use a git clone"):
-        snapshot(plain, "HEAD")
+        read_revision(plain, "HEAD")
     commit(repo, "vae", "a")
     with pytest.raises(RevisionNotFound, match="Unknown git revision 'HEAD~5'"):
-        snapshot(repo, "HEAD~5")
+        read_revision(repo, "HEAD~5")
     with pytest.raises(TypeError):
-        snapshot(repo, 3)  # type: ignore[arg-type]
+        read_revision(repo, 3)  # type: ignore[arg-type]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import stat
 import subprocess
 import sys
@@ -191,9 +192,12 @@ def test_corrupt_cache_object_is_replaced_from_the_remote(history):
     remote_obj = object_path(history.project.remote, md5)
     os.chmod(remote_obj, 0o644)
     remote_obj.write_bytes(b"corrupt" + content(VAE, 1)[7:])
-    with pytest.raises(ChecksumMismatch, match="expected md5"):
+    with pytest.raises(ChecksumMismatch, match="expected md5") as failed:
         get_checkpoint("mp_20_vae", rev="release-2", force_download=True)
     assert not path.exists()
+    # The bad bytes are kept where the message says, not deleted.
+    kept = Path(re.search(r"moved to (\S+) and", str(failed.value))[1])
+    assert kept.read_bytes() == b"corrupt" + content(VAE, 1)[7:]
 
 
 def test_cli_pull_and_list_at_a_revision(history):
