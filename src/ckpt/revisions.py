@@ -271,7 +271,13 @@ def _checks(root: Path, rev: str) -> tuple[Check, ...] | None:
     gitdir, common = dirs
     files = [os.path.join(common, "packed-refs")]
     for name in [rule.format(base) for rule in _REF_RULES]:
-        files += _ref_files(gitdir, common, name)
+        loose = _ref_files(gitdir, common, name)
+        files += loose
+        # git takes the first rule that names a ref: while this loose ref (watched) exists, later
+        # rules cannot change the answer, and earlier ones only by a file watched here or by
+        # packed-refs. Each rule not watched is a stat saved on every warm call with rev=.
+        if any(os.path.isfile(f) for f in loose):
+            break
     for file in list(files):
         target = _symref_target(file)
         if target is not None:

@@ -56,6 +56,24 @@ def test_reflog_revisions_are_asked_of_git_every_time(repo):
     assert read_revision(repo, "HEAD@{1}").commit == second != third
 
 
+def test_a_ref_that_takes_precedence_later_is_seen(repo):
+    # git resolves NAME through refs/NAME before refs/tags/NAME; a remembered answer must notice
+    # such a ref appearing, loose or packed.
+    first = commit(repo, "vae", "a")
+    second = commit(repo, "vae", "b")
+    git(repo, "tag", "v1", first)
+    assert read_revision(repo, "v1").commit == first
+    git(repo, "branch", "v1", second)  # refs/heads comes after refs/tags: the tag still wins
+    assert read_revision(repo, "v1").commit == first
+    git(repo, "update-ref", "refs/v1", second)
+    assert read_revision(repo, "v1").commit == second
+    git(repo, "update-ref", "-d", "refs/v1")
+    assert read_revision(repo, "v1").commit == first
+    git(repo, "update-ref", "refs/v1", second)
+    git(repo, "pack-refs", "--all")
+    assert read_revision(repo, "v1").commit == second
+
+
 def test_a_worktree_sees_its_own_head_move(repo, tmp_path):
     commit(repo, "vae", "a")
     other = tmp_path / "other"
