@@ -140,7 +140,7 @@ def _bring(root: Path, revision: Revision, artifacts: Sequence[Artifact], *, for
     cached = [dvcfiles.object_path(cache, m) for m in objects]
     fetch.restore_interrupted(root, [], cached)
     with fetch.backed_up(root, [], cached, enabled=force):
-        missing = [m for m in objects if not dvcfiles.object_path(cache, m).exists()]
+        missing = [m for m, obj in zip(objects, cached, strict=True) if not obj.exists()]
         if missing:
             _refuse_if_skipping(revision, names)
             fetch.fetch_objects(root, missing, f"{names} as of {revision.label}")
