@@ -121,6 +121,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_pull)
 
     p = sub.add_parser(
+        "push",
+        help="maintainers: send the checkpoints ckpts.dvc pins to a remote (dvc push, faster)",
+        description="Send every object that ckpts.dvc pins (the .dir manifest and each file's "
+        "bytes, from the local DVC cache) to the remote, leaving it as `dvc push` would. For an "
+        "hf:// remote this runs without starting DVC: one existence query, large files upload "
+        "as soon as they are hashed, and everything is committed in as few commits as the Hub "
+        "allows, the manifest last (an interrupted push leaves the remote consistent; run it "
+        "again to finish). Other remotes go through `dvc push -r NAME`. Pushes only ckpts/; "
+        "`ckpt publish` also adds, checks credentials and mirrors.",
+    )
+    p.add_argument(
+        "-r", "--remote", metavar="NAME", help="remote to push to (default: DVC's default remote)"
+    )
+    p.set_defaults(func=cmd_push)
+
+    p = sub.add_parser(
         "log",
         help="one checkpoint's history: every commit that changed its bytes, newest first",
         description="List every commit (reachable from --rev, default HEAD) where the md5 that "
@@ -150,10 +166,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "publish",
-        help="maintainers: check, dvc add ckpts, dvc push to every remote, mirror to the Hub",
+        help="maintainers: check, dvc add ckpts, push to every remote, mirror to the Hub",
         description="Publish the files under ckpts/. First, before any work: check a write-scoped "
         "token for each Hugging Face remote (and access for other remotes), and that every file "
-        "under ckpts/ has a dvc.yaml entry and every entry a file. Then `dvc add ckpts`, `dvc push` "
+        "under ckpts/ has a dvc.yaml entry and every entry a file. Then `dvc add ckpts`, `ckpt push` "
         "to each remote, and for each Hub remote one commit that places every checkpoint under its "
         "readable path with a model card (LFS deduplicates: no bytes are uploaded twice). Finally, "
         "print what to commit. Re-running uploads nothing.",
@@ -352,6 +368,26 @@ def cmd_pull(args: argparse.Namespace) -> int:
     paths = ensure(root, artifacts, force=args.force)
     for a in artifacts:
         print(f"{a.name}\t{paths[a.path]}")
+    return EXIT_OK
+
+
+def cmd_push(args: argparse.Namespace) -> int:
+    from ckpt.push import push
+    from ckpt.registry import find_repo_root
+
+    pushed = push(args.repo.absolute() if args.repo else find_repo_root(), args.remote)
+    if pushed.sent is None:
+        return EXIT_OK  # DVC reported it
+    where = f"'{pushed.remote}' ({pushed.url})"
+    if pushed.sent:
+        from ckpt.inventory import human_size
+
+        print(
+            f"Pushed {pushed.sent} object(s), {human_size(pushed.size)}, to {where}; "
+            f"{pushed.present} were there already."
+        )
+    else:
+        print(f"Everything is up to date on {where}: all {pushed.present} object(s) are there.")
     return EXIT_OK
 
 

@@ -1,8 +1,9 @@
-"""The maintainer's publish path: check, ``dvc add ckpts``, ``dvc push`` everywhere, mirror.
+"""The maintainer's publish path: check, ``dvc add ckpts``, ``ckpt push`` everywhere, mirror.
 
 Every check that can fail runs before anything is written or uploaded: credentials (a token with
 write scope for each Hub remote, access for each S3 remote) and the registry against the files.
-The push itself is DVC's (``dvc push -r NAME``, through the hf:// remote for the Hub). For each Hub
+The push is ``ckpt.push``: straight through dvc_hf for a Hub remote, ``dvc push -r NAME`` for
+the others; either way the remote ends up as ``dvc push`` would leave it. For each Hub
 remote, one more commit places every checkpoint under its readable path (``--mirror-prefix``; none
 in a repo the checkpoints were adopted from) and the model card in a marked section of README.md
 (a README of the repo's own is kept), so people without DVC can ``hf_hub_download`` a checkpoint
@@ -15,12 +16,11 @@ from __future__ import annotations
 import logging
 import os
 import subprocess
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from ckpt import dvcfiles, ignore
+from ckpt import dvcfiles, ignore, push
 from ckpt.errors import CkptError, RegistryError
 from ckpt.registry import TRACKED_DIR, load_registry, unique_paths
 
@@ -94,10 +94,11 @@ def publish(
     _sync_ignore(root, extra)
 
     report = Report(unregistered=extra, mirror_prefixes=prefixes if mirror else {})
-    _dvc(root, "add", "--quiet", TRACKED_DIR)  # quiet: its advice on what to commit comes below
+    # Quiet: its advice on what to commit comes below.
+    push.dvc(root, "add", "--quiet", TRACKED_DIR, hint="Nothing was pushed.")
     for remote in selected:
         log.info("Pushing to remote '%s' (%s) ...", remote.name, remote.url)
-        _dvc(root, "push", "-r", remote.name)
+        push.push(root, remote.name)
         report.pushed.append(remote.name)
     if mirror:
         for hub in hubs:
@@ -247,16 +248,6 @@ def _sync_ignore(root: Path, extra: list[str]) -> None:
             + "\n".join(problems)
             + f"\nFix the pattern outside the ckpt section of {ignore.IGNORE_FILE} "
             "(`dvc check-ignore -d PATH` names it)."
-        )
-
-
-def _dvc(root: Path, *args: str) -> None:
-    # The real CLI, so the maintainer sees DVC's own progress bars and messages.
-    proc = subprocess.run([sys.executable, "-m", "dvc", *args], cwd=root, check=False)
-    if proc.returncode != 0:
-        raise PublishError(
-            f"`dvc {' '.join(args)}` failed (exit {proc.returncode}); see its message above. "
-            "Objects already pushed stay on the remote; re-run to finish."
         )
 
 

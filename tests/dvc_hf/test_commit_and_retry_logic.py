@@ -218,13 +218,14 @@ def test_unreachable_endpoint_is_not_asked_again_for_a_while(waits: list[float])
 
 def test_existence_is_asked_in_paths_info_batches(local_hub: LocalHub, monkeypatch):
     from dvc_hf import fs as fs_module
+    from dvc_hf import remote
 
     repo_id = new_repo(local_hub)
     adds = [CommitOperationAdd(f"files/md5/{i}", f"{i}".encode()) for i in range(3)]
     HfApi(endpoint=local_hub.url).create_commit(
         repo_id, adds, commit_message="seed", repo_type="dataset"
     )
-    monkeypatch.setattr(fs_module, "PATHS_INFO_BATCH", 2)  # 1000 against the Hub
+    monkeypatch.setattr(remote, "PATHS_INFO_BATCH", 2)  # 1000 against the Hub
     fs = fs_module.HfFileSystem(endpoint=local_hub.url)
     paths = [f"hf://datasets/{repo_id}/files/md5/{i}" for i in range(5)]
 
