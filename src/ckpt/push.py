@@ -20,10 +20,14 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ckpt import dvcfiles
 from ckpt.errors import CkptError, RegistryError
 from ckpt.registry import TRACKED_DIR
+
+if TYPE_CHECKING:
+    from dvc_hf.remote import HubRemote
 
 log = logging.getLogger("ckpt")
 
@@ -144,7 +148,7 @@ def _push_to_hub(root: Path, config: dict, remote: dvcfiles.Remote) -> Pushed:
     return result
 
 
-def _hub_remote(remote: dvcfiles.Remote, options: dict[str, str]):  # type: ignore[no-untyped-def]
+def _hub_remote(remote: dvcfiles.Remote, options: dict[str, str]) -> HubRemote:
     """The Hub side of the hf:// filesystem ``dvc push`` would build from these options."""
     from dvc_hf.remote import HubRemote, typed_options
 
@@ -157,7 +161,7 @@ def _hub_remote(remote: dvcfiles.Remote, options: dict[str, str]):  # type: igno
         ) from None
 
 
-def _reason(exc: BaseException, remote: dvcfiles.Remote, hub) -> str:  # type: ignore[no-untyped-def]
+def _reason(exc: BaseException, remote: dvcfiles.Remote, hub: HubRemote) -> str:
     from ckpt.remote_errors import RemoteInfo, explain
 
     return explain(exc, RemoteInfo(remote.name, remote.url, hub.endpoint))
