@@ -126,6 +126,10 @@ def _push_to_hub(root: Path, config: dict, remote: dvcfiles.Remote) -> Pushed:
         )
     result.size = sum(file.stat().st_size for file in local.values())
     log.info("Pushing %d object(s) to %s ...", len(wanted), where)
+    if not log.isEnabledFor(logging.INFO):  # `ckpt -q push`: no upload bars, as `dvc push -q`
+        from huggingface_hub.utils import disable_progress_bars
+
+        disable_progress_bars()
     messages = _Collected()
     dvc_hf_log = logging.getLogger("dvc").getChild("dvc_hf")
     dvc_hf_log.addHandler(messages)
