@@ -56,7 +56,7 @@ def typed_options(options: dict[str, str]) -> dict[str, Any]:
     return typed
 
 
-_BOOLS = ("create_repo", "private", "verify")
+_BOOLS = ("create_repo", "private", "verify", "version_aware", "worktree")
 _INTS = ("max_commit_files", "jobs")
 
 

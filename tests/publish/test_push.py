@@ -158,6 +158,7 @@ def test_a_remote_other_than_the_hub_goes_through_dvc_push(maintainer):
         {"max_commit_files": "0"},
         {"jobs": "many"},
         {"endpoint": "http://127.0.0.1:1", "revision": "v1", "commit_message": "m"},
+        {"version_aware": "false", "worktree": "False", "verify": "TRUE"},
     ],
 )
 def test_options_are_typed_as_dvcs_config_schema_types_them(options):
