@@ -186,7 +186,7 @@ def _plan(
         if artifact.name in mapping:
             repo_path, why = _clean(mapping[artifact.name], "--map"), f"--map {artifact.name}"
         else:
-            rel = artifact.path[len(TRACKED_DIR) + 1 :]
+            rel = dvcfiles.manifest_key(artifact.path)
             repo_path, why = (f"{prefix}/{rel}" if prefix else rel), "the prefix"
         previous = chosen.setdefault(artifact.path, (repo_path, why))
         if previous[0] != repo_path:
@@ -315,7 +315,7 @@ def _missing_message(
     text += f"\nThe repo holds: {', '.join(top[:20]) or '(nothing)'}"
     text += " ..." if len(top) > 20 else ""
     # Where the registry's paths (under ckpts/) do appear: the prefix to pass.
-    rels = {a.path[len(TRACKED_DIR) + 1 :] for a in registry.values()}
+    rels = {dvcfiles.manifest_key(a.path) for a in registry.values()}
     counts: dict[str, int] = {}
     for p in repo_files:
         for rel in rels:

@@ -132,6 +132,11 @@ def expected_md5s(root: Path, dir_md5: str, artifacts: Iterable[Artifact]) -> di
     return None if manifest is None else select(manifest, artifacts)
 
 
+def manifest_key(path: str) -> str:
+    """A registry path (``ckpts/...``) as the ``.dir`` manifest names it: relative to ``ckpts/``."""
+    return path[len(TRACKED_DIR) + 1 :]
+
+
 def select(
     manifest: dict[str, str], artifacts: Iterable[Artifact], at: str | None = None
 ) -> dict[str, str]:
@@ -141,7 +146,7 @@ def select(
     """
     expected = {}
     for artifact in artifacts:
-        rel = artifact.path[len(TRACKED_DIR) + 1 :]
+        rel = manifest_key(artifact.path)
         if rel not in manifest:
             if at is not None:
                 raise RegistryError(

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ckpt import dvcfiles
 from ckpt.errors import CheckpointNotFound, CheckpointUnavailable, RegistryError
-from ckpt.registry import REGISTRY_FILE, TRACKED_DIR
+from ckpt.registry import REGISTRY_FILE
 from ckpt.revisions import git, resolve, revisions_of_commits
 
 ADDED, CHANGED, REMOVED, UNKNOWN = "added", "changed", "removed", "unknown"
@@ -57,7 +57,7 @@ def history(root: Path, name: str, rev: str = "HEAD") -> tuple[list[Change], lis
         manifest = manifests.get(revision.dir_md5)
         if manifest is None:
             return _UNKNOWN_MD5
-        return manifest.get(revision.registry[name].path[len(TRACKED_DIR) + 1 :])
+        return manifest.get(dvcfiles.manifest_key(revision.registry[name].path))
 
     if not any(name in s.registry for s in revisions.values()):
         raise CheckpointNotFound(

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from ckpt import dvcfiles, stamps
-from ckpt.registry import TRACKED_DIR, Artifact
+from ckpt.registry import Artifact
 
 # States, from best to worst.
 VERIFIED = "verified"  # present, and its stamp (or a fresh hash) matches DVC's md5
@@ -64,7 +64,7 @@ def survey(
     entries: list[Entry] = []
     to_hash: set[str] = set()
     for a in artifacts:
-        expected = manifest.get(a.path[len(TRACKED_DIR) + 1 :]) if manifest is not None else None
+        expected = manifest.get(dvcfiles.manifest_key(a.path)) if manifest is not None else None
         try:
             st = os.stat(root / a.path)
         except FileNotFoundError:

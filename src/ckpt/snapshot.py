@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ckpt import dvcfiles
-from ckpt.registry import TRACKED_DIR, Artifact
+from ckpt.registry import Artifact
 
 # Remote URL schemes whose filesystem checks each object's md5 against its name while it streams
 # (dvc_hf.fs.HfFileSystem.get_file), so an object they brought into the cache needs no re-read.
@@ -46,7 +46,7 @@ class Snapshot:
     def objects(self, paths: Iterable[str]) -> list[Path]:
         """The cache objects the manifest names for ``paths`` (none while it is not in the cache)."""
         manifest = self.manifest or {}
-        md5s = (manifest.get(path[len(TRACKED_DIR) + 1 :]) for path in paths)
+        md5s = (manifest.get(dvcfiles.manifest_key(path)) for path in paths)
         return [self.object_path(md5) for md5 in md5s if md5]
 
     def reload_manifest(self) -> None:

@@ -21,7 +21,7 @@ from pathlib import Path
 from ckpt import dvcfiles, stamps
 from ckpt.errors import CheckpointSkipped, CheckpointUnavailable, ChecksumMismatch
 from ckpt.memo import joined
-from ckpt.registry import TRACKED_DIR, Artifact
+from ckpt.registry import Artifact
 from ckpt.revisions import REV_DIR, Revision, read_revision
 from ckpt.stamps import Stamp
 
@@ -93,7 +93,7 @@ def survey_at(
     cache = dvcfiles.cache_dir(root)
     entries = []
     for a in artifacts:
-        md5 = manifest.get(a.path[len(TRACKED_DIR) + 1 :]) if manifest else None
+        md5 = manifest.get(dvcfiles.manifest_key(a.path)) if manifest else None
         copy = root / REV_DIR / _key(revision.dir_md5, a) if revision.dir_md5 else None
         size = None
         if manifest is None:
@@ -224,7 +224,7 @@ def _refuse_if_skipping(revision: Revision, names: str) -> None:
 
 def _key(dir_md5: str, artifact: Artifact) -> str:
     """The copy's path under ``.dvc/tmp/ckpt/rev``: the pinned tree, then the path under ckpts/."""
-    return f"{dir_md5.removesuffix('.dir')}/{artifact.path[len(TRACKED_DIR) + 1 :]}"
+    return f"{dir_md5.removesuffix('.dir')}/{dvcfiles.manifest_key(artifact.path)}"
 
 
 def _copy_name(dir_md5: str, artifact: Artifact) -> str:
