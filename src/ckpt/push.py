@@ -182,5 +182,5 @@ class _Collected(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         if record.levelno >= logging.ERROR:
             self.errors.append(record.getMessage())
-        else:
+        elif not logging.getLogger("dvc").handlers:  # `ckpt -v` prints DVC's log itself
             log.log(record.levelno, "%s", record.getMessage())

@@ -176,3 +176,12 @@ def test_options_are_typed_as_dvcs_config_schema_types_them(options):
         return
     typed = typed_options(options)
     assert {k: typed[k] for k in options} == {k: expected[k] for k in options}
+
+
+@slow
+def test_a_rate_limited_commit_is_waited_out_and_said(maintainer, hub):
+    hub.inject("commit", status=429, retry_after=1, times=1)
+    result = maintainer.ckpt("push", check=True)
+    assert "Retry-After" in result.stderr  # dvc_hf's warning, shown through ckpt's log
+    assert "Pushed" in result.stdout
+    assert [r["status"] for r in hub.requests(kind="commit")] == [429, 200]
