@@ -134,7 +134,12 @@ def _push_to_hub(root: Path, config: dict, remote: dvcfiles.Remote) -> Pushed:
     dvc_hf_log = logging.getLogger("dvc").getChild("dvc_hf")
     dvc_hf_log.addHandler(messages)
     try:
-        with hub.staging("ckpt push") as staging:
+        # Everything is staged at once here, so early uploads (which overlap DVC's transfer loop)
+        # have nothing to overlap: the commit hashes every large object, then uploads them all in
+        # parallel with one preupload question, upload_folder's own pattern.
+        with hub.staging("ckpt push", early=False) as staging:
+            if not any(there):  # likely a repo to create: once, before the uploads find it missing
+                staging.create(hub.locate(paths[0])[0])
             for md5, path in wanted:
                 staging.add(os.fspath(local[md5]), path)
         failed = staging.commit_all()

@@ -7,7 +7,9 @@ every earlier chunk landed; after a failed chunk nothing more is committed and t
 consistent (objects without their ``.dir``), which the next push completes.
 
 Large objects do not wait for the commit: each is hashed and its LFS content uploaded as soon as
-DVC stages it, while DVC is still walking the rest of the push (``preupload_lfs_files``). An
+DVC stages it, while DVC is still walking the rest of the push (``preupload_lfs_files``). A caller
+that stages everything at once (``ckpt push``) turns this off: the commit then hashes and uploads
+all of them together. An
 upload is not a commit, so this changes nothing of the above; an early upload that fails is simply
 done again by the commit, with its retries and its error messages.
 """
@@ -30,7 +32,8 @@ from tqdm import tqdm
 from .retry import RETRY_STATUS, retry_after, retrying
 
 if TYPE_CHECKING:
-    from .fs import HfFileSystem, RepoRef
+    from .paths import RepoRef
+    from .remote import HubRemote
 
 logger = logging.getLogger("dvc").getChild("dvc_hf")
 
@@ -67,9 +70,10 @@ class _RepoWork:
 class Staging:
     """What one DVC operation wants written to the Hub; thread-safe (DVC stages from a pool)."""
 
-    def __init__(self, fs: HfFileSystem, action: str) -> None:
+    def __init__(self, fs: HubRemote, action: str, early: bool = True) -> None:
         self.fs = fs
         self.action = action
+        self.early = early  # start large uploads as they are staged (see the module's docstring)
         self._lock = threading.Lock()
         self._work: dict[RepoRef, _RepoWork] = {}
         self._tmpdir: str | None = None
@@ -80,7 +84,7 @@ class Staging:
         local = self._spool(from_file) if hasattr(from_file, "read") else os.fspath(from_file)
         add = _Add(path, local, os.path.getsize(local))
         repo, in_repo = self.fs.locate(path)
-        if add.size >= LFS_THRESHOLD:  # always LFS on the Hub
+        if self.early and add.size >= LFS_THRESHOLD:  # always LFS on the Hub
             add.early = self._early_pool().submit(self._upload_early, repo, in_repo, local)
         with self._lock:
             self._work.setdefault(repo, _RepoWork()).adds[path] = add

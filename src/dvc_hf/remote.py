@@ -237,13 +237,14 @@ class HubRemote:
 
     # --- writes: staged, committed by commits.Staging ---------------------------------------
     @contextmanager
-    def staging(self, action: str) -> Iterator[Staging]:
+    def staging(self, action: str, early: bool = True) -> Iterator[Staging]:
         """Stage every write of one operation (push, gc) to commit them together after it.
 
         The caller commits (``Staging.commit_all``) once the operation returned; on an exception
-        nothing is committed.
+        nothing is committed. ``early``: large objects start uploading as they are staged, which
+        pays when staging is spread over a longer operation (DVC's transfer loop).
         """
-        staging = Staging(self, action)
+        staging = Staging(self, action, early)
         with self._staging_lock:
             if self._staging is not None:
                 from .errors import HfRemoteError
