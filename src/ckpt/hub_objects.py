@@ -35,8 +35,8 @@ class HubObjects:
         self.options = options
         self.cache = cache
         self.shared = shared  # DVC's `cache.shared`: group-writable folders
-        # What dvc_hf.fs.HfFileSystem makes of the same options; that class is built only to
-        # explain a failure, as it imports DVC.
+        # What dvc_hf's hf:// filesystem makes of the same options (its DVC-free half,
+        # dvc_hf.remote.HubRemote, is built only to explain a failure).
         self.hub = Hub.from_options(options)
         self.repo, prefix = split_repo(strip_protocol(url))
         self.prefix = f"{prefix}/" if prefix else ""
@@ -83,8 +83,7 @@ class HubObjects:
         if absent and not errors:
             try:
                 # Raises HfRepoNotFoundError when the repo or revision is what is missing.
-                fs = self._filesystem()
-                fs.exists([f"{self.repo.root}/{self.in_repo(md5)}" for md5 in absent])
+                self._remote().present([f"{self.repo.root}/{self.in_repo(md5)}" for md5 in absent])
             except Exception as exc:
                 errors.append(exc)
 
@@ -103,15 +102,16 @@ class HubObjects:
         finally:
             tmp.unlink(missing_ok=True)
 
-    def _filesystem(self):  # type: ignore[no-untyped-def]
-        from dvc_hf.fs import HfFileSystem
+    def _remote(self):  # type: ignore[no-untyped-def]
+        from dvc_hf.remote import HubRemote, typed_options
 
-        return HfFileSystem(**self.options)
+        # Typed as DVC types them: `create_repo = false` from a config file is not truthy.
+        return HubRemote(**typed_options(self.options))
 
     def _explained(self, exc: Exception) -> Exception:
         """The remote's message for a failed download, as `dvc pull` would give it."""
         try:
-            return self._filesystem().hub_error(exc, self.repo)
+            return self._remote().hub_error(exc, self.repo)
         except Exception:  # the original error says more than a failed explanation
             return exc
 

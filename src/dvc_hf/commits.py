@@ -7,11 +7,11 @@ every earlier chunk landed; after a failed chunk nothing more is committed and t
 consistent (objects without their ``.dir``), which the next push completes.
 
 Large objects do not wait for the commit: each is hashed and its LFS content uploaded as soon as
-DVC stages it, while DVC is still walking the rest of the push (``preupload_lfs_files``). A caller
-that stages everything at once (``ckpt push``) turns this off: the commit then hashes and uploads
-all of them together. An
+DVC stages it, while DVC is still walking the rest of the push (``preupload_lfs_files``). An
 upload is not a commit, so this changes nothing of the above; an early upload that fails is simply
-done again by the commit, with its retries and its error messages.
+done again by the commit, with its retries and its error messages. A caller that stages
+everything at once (``ckpt push``) turns early uploads off: the commit then hashes and uploads
+all of them together.
 """
 
 from __future__ import annotations

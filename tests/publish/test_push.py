@@ -185,3 +185,13 @@ def test_a_rate_limited_commit_is_waited_out_and_said(maintainer, hub):
     assert "Retry-After" in result.stderr  # dvc_hf's warning, shown through ckpt's log
     assert "Pushed" in result.stdout
     assert [r["status"] for r in hub.requests(kind="commit")] == [429, 200]
+
+
+def test_create_repo_false_as_written_in_config_is_false(maintainer, hub):
+    # Config files hold strings: "false" must not read as a truthy option. With create_repo on,
+    # a missing repo would read as empty and the pull would blame missing objects instead.
+    use_hf_remote(maintainer, "hf://datasets/acme/absent", hub.url, RW, create_repo="false")
+    maintainer.delete_local()
+    result = maintainer.ckpt("pull")
+    assert result.returncode == 1
+    assert "was not found" in result.stderr
