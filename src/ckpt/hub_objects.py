@@ -103,10 +103,10 @@ class HubObjects:
             tmp.unlink(missing_ok=True)
 
     def _remote(self):  # type: ignore[no-untyped-def]
-        from dvc_hf.remote import HubRemote, typed_options
+        from dvc_hf.remote import HubRemote
 
         # Typed as DVC types them: `create_repo = false` from a config file is not truthy.
-        return HubRemote(**typed_options(self.options))
+        return HubRemote.from_config(self.options)
 
     def _explained(self, exc: Exception) -> Exception:
         """The remote's message for a failed download, as `dvc pull` would give it."""

@@ -53,7 +53,7 @@ def push(root: Path, remote: str | None = None) -> Pushed:
     if not chosen.url.startswith("hf://"):
         dvc(root, "push", "-r", chosen.name, hint="Objects already pushed stay; re-run to finish.")
         return Pushed(chosen.name, chosen.url)
-    return _push_to_hub(root, config, chosen)
+    return _push_to_hub(root, chosen)
 
 
 def pick_remote(root: Path, config: dict, name: str | None) -> dvcfiles.Remote:
@@ -88,23 +88,20 @@ def dvc(root: Path, *args: str, hint: str = "") -> None:
         )
 
 
-def _push_to_hub(root: Path, config: dict, remote: dvcfiles.Remote) -> Pushed:
-    from ckpt import credentials
+def _push_to_hub(root: Path, remote: dvcfiles.Remote) -> Pushed:
+    from ckpt import snapshot
     from dvc_hf.paths import strip_protocol
 
-    dir_md5 = dvcfiles.tracked_dir_md5(root)
-    cache = dvcfiles.cache_dir(root, config)
-    manifest = dvcfiles.read_manifest(cache, dir_md5)
-    if manifest is None:
+    snap = snapshot.take(root)
+    if snap.manifest is None:
         raise PushError(
-            f"The manifest that {dvcfiles.DVC_FILE} pins ({dir_md5}) is not in the local DVC "
-            f"cache ({cache}), so there is nothing here to push: after changing {TRACKED_DIR}/, "
-            f"run `dvc add {TRACKED_DIR}` (or `ckpt publish`) first."
+            f"The manifest that {dvcfiles.DVC_FILE} pins ({snap.dir_md5}) is not in the local DVC "
+            f"cache ({snap.cache}), so there is nothing here to push: after changing "
+            f"{TRACKED_DIR}/, run `dvc add {TRACKED_DIR}` (or `ckpt publish`) first."
         )
-    overrides = credentials.refuse_committed_secrets(root).get("remote", {}).get(remote.name, {})
-    hub = _hub_remote(remote, {**config.get(f'remote "{remote.name}"', {}), **overrides})
+    hub = _hub_remote(remote, snap.remote_config(remote.name))
     # The .dir goes with the files: dvc_hf commits it last, once they have all landed.
-    md5s = [*sorted(set(manifest.values())), dir_md5]
+    md5s = [*sorted(set(snap.manifest.values())), snap.dir_md5]
     base = strip_protocol(remote.url)
     paths = [f"{base}/files/md5/{md5[:2]}/{md5[2:]}" for md5 in md5s]
     where = f"remote '{remote.name}' ({remote.url} on {hub.endpoint})"
@@ -116,7 +113,7 @@ def _push_to_hub(root: Path, config: dict, remote: dvcfiles.Remote) -> Pushed:
     result = Pushed(remote.name, remote.url, sent=0, present=len(md5s) - len(wanted))
     if not wanted:
         return result
-    local = {md5: dvcfiles.object_path(cache, md5) for md5, _ in wanted}
+    local = {md5: snap.object_path(md5) for md5, _ in wanted}
     if absent := [md5 for md5, file in local.items() if not file.is_file()]:
         shown = ", ".join(absent[:5]) + (f" and {len(absent) - 5} more" if len(absent) > 5 else "")
         raise PushError(
@@ -159,10 +156,10 @@ def _push_to_hub(root: Path, config: dict, remote: dvcfiles.Remote) -> Pushed:
 
 def _hub_remote(remote: dvcfiles.Remote, options: dict[str, str]) -> HubRemote:
     """The Hub side of the hf:// filesystem ``dvc push`` would build from these options."""
-    from dvc_hf.remote import HubRemote, typed_options
+    from dvc_hf.remote import HubRemote
 
     try:
-        return HubRemote(**typed_options(options))
+        return HubRemote.from_config(options)
     except ValueError as exc:  # also HfConfigError
         raise RegistryError(
             f"Remote '{remote.name}' ({remote.url}) has an option that cannot work: {exc}. Fix "

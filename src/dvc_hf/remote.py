@@ -88,6 +88,11 @@ class HubRemote:
         self._staging: Staging | None = None
         self._staging_lock = threading.Lock()
 
+    @classmethod
+    def from_config(cls, options: dict[str, str]) -> HubRemote:
+        """From options as DVC's config files hold them (strings); see ``typed_options``."""
+        return cls(**typed_options(options))
+
     # --- paths -----------------------------------------------------------------------------
     def unstrip_protocol(self, path: str) -> str:
         return "hf://" + path.lstrip("/")
